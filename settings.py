@@ -1,0 +1,71 @@
+"""Configuration read from the environment (pydantic-settings)."""
+
+import logging
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+logger = logging.getLogger(__name__)
+
+DEVELOPMENT_SECRET = "rapport-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    env: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = "sqlite://rapport.db"
+    redis_url: str | None = None
+    secret_key: str = DEVELOPMENT_SECRET
+    public_base_url: str = "http://127.0.0.1:8000"
+    cors_origins: list[str] = Field(default_factory=list)
+    token_ttl_hours: int = 24 * 7
+    seed_demo_data: bool = True
+    graphiql: bool = True
+    introspection: bool = True
+    log_json: bool = False
+    log_level: str = "INFO"
+
+    # Security limits (API.md defaults).
+    max_query_depth: int = 12
+    max_aliases: int = 15
+    max_tokens: int = 2000
+    max_body_bytes: int = 1_000_000
+    max_page_size: int = 100
+
+    # Throttles: attempts per window; raised by tests and benchmarks.
+    login_attempts_per_email: int = 10
+    login_attempts_per_address: int = 50
+    login_window_seconds: int = 300
+    messages_per_minute: int = 60
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env.lower() == "production"
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def problems_for_production(self) -> list[str]:
+        """What keeps this configuration from being safe with many processes."""
+        problems = []
+        if self.secret_key == DEVELOPMENT_SECRET:
+            problems.append("SECRET_KEY is the development default")
+        if not self.redis_url:
+            problems.append(
+                "REDIS_URL is unset: the in-process broker would split "
+                "subscribers across server processes"
+            )
+        if self.uses_sqlite:
+            problems.append("DATABASE_URL is SQLite: use PostgreSQL in production")
+        return problems
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
