@@ -1,0 +1,160 @@
+"""The Starlette app: GraphQL over HTTP and websockets, health, lifespan."""
+
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from tortoise import connections
+
+import database
+from resolvers import auth
+from schema import build_schema
+from schema.context import Context
+from schema.errors import Unauthenticated
+from settings import Settings, get_settings
+from subscriptions import broker, sessions
+from web.graphiql import OfflineGraphiQLMixin, static_route
+
+logger = logging.getLogger(__name__)
+
+
+class GraphQLApp(OfflineGraphiQLMixin, GraphQL):
+    """Strawberry's ASGI app with our context, auth and JSON encoder."""
+
+    async def get_context(self, request: Any, response: Any = None) -> Context:
+        ctx = Context(request=request)
+        ctx.response = response
+        if isinstance(request, WebSocket):
+            return ctx  # the token arrives in connection_init
+        try:
+            token = auth.bearer_token(request.headers.get("authorization"))
+            if token is not None:
+                ctx.viewer, ctx.session_id = await auth.authenticate(token)
+        except Unauthenticated as error:
+            ctx.auth_error = error
+        return ctx
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        params = context.connection_params or {}
+        if not isinstance(params, dict):
+            raise ConnectionRejectionError({"message": "expected an object payload"})
+        header = next(
+            (v for k, v in params.items() if k.lower() == "authorization"), None
+        )
+        try:
+            token = auth.bearer_token(header if isinstance(header, str) else None)
+            if token is not None:
+                context.viewer, context.session_id = await auth.authenticate(token)
+        except Unauthenticated as error:
+            raise ConnectionRejectionError({"message": error.message}) from None
+        await sessions.track(context)
+        return None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if scope["type"] == "websocket":
+                sessions.untrack(scope)
+
+    def encode_json(self, data: object) -> str:
+        # A str, not bytes: bytes would go out as binary websocket frames.
+        return orjson.dumps(data).decode()
+
+
+async def healthz(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+async def readyz(request: Request) -> Response:
+    checks = {"database": False, "broker": False}
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+        checks["database"] = True
+    except Exception:
+        logger.warning("Readiness check failed part=database", exc_info=True)
+    checks["broker"] = await broker.is_healthy()
+    status = 200 if all(checks.values()) else 503
+    return JSONResponse({"ready": status == 200, **checks}, status_code=status)
+
+
+def check_production(settings: Settings) -> None:
+    problems = settings.problems_for_production() if settings.is_production else []
+    if problems:
+        for problem in problems:
+            logger.critical("Refusing to start in production: %s", problem)
+        raise SystemExit(2)
+    if settings.secret_key == "rapport-development-secret-change-me":
+        logger.warning("SECRET_KEY is the development default: tokens are forgeable")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    check_production(settings)
+    schema = build_schema(settings)
+    graphql = GraphQLApp(
+        schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allowed_origins=settings.cors_origins,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await database.open_database(settings.database_url)
+        if settings.seed_demo_data:
+            from demo import seed_demo_data
+
+            if await seed_demo_data():
+                logger.info("Seeded demo data into an empty database")
+        await broker.start_broker(settings.redis_url)
+        revocations = asyncio.create_task(sessions.listen_for_revocations())
+        try:
+            yield
+        finally:
+            revocations.cancel()
+            await broker.stop_broker()
+            await database.close_database()
+
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        static_route(),
+    ]
+    middleware = []
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type"],
+            )
+        )
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+configure_logging(get_settings())
+app = create_app()

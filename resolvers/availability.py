@@ -1,0 +1,129 @@
+"""Open times of a provider: the engine fed from the database."""
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import clock
+import models
+from resolvers.availability_engine import (
+    OpenSlot,
+    Window,
+    is_open_slot,
+    iter_open_slots,
+)
+from schema.context import Context
+
+INTRO_FORMATS = (models.AppointmentFormat.PHONE.value,)
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """What a provider offers for one kind of appointment: length and formats."""
+
+    kind: models.AppointmentKind
+    duration_minutes: int
+    formats: tuple[str, ...]
+
+
+def first_appointment_kind(provider: models.Provider) -> models.AppointmentKind:
+    if provider.first_appointment == models.FirstAppointment.INTRO_CALL:
+        return models.AppointmentKind.INTRO_CALL
+    return models.AppointmentKind.INTAKE_SESSION
+
+
+def offer_for(
+    provider: models.Provider, kind: models.AppointmentKind | None
+) -> Offer:
+    kind = kind or first_appointment_kind(provider)
+    if kind == models.AppointmentKind.INTRO_CALL:
+        return Offer(kind, provider.intro_call_minutes, INTRO_FORMATS)
+    return Offer(kind, provider.session_minutes, tuple(provider.formats))
+
+
+def to_windows(
+    rows: list[models.AvailabilityWindow], offer: Offer
+) -> list[Window]:
+    windows = []
+    for row in rows:
+        if offer.kind == models.AppointmentKind.INTRO_CALL:
+            formats = INTRO_FORMATS
+        elif row.formats:
+            # A window's own formats narrow the provider's, never widen them.
+            formats = tuple(f for f in offer.formats if f in row.formats)
+        else:
+            formats = offer.formats
+        if formats:
+            windows.append(
+                Window(row.weekday, row.start_minute, row.end_minute, formats)
+            )
+    return windows
+
+
+@dataclass(slots=True)
+class Calendar:
+    """Everything the engine needs about one provider, loaded once."""
+
+    provider: models.Provider
+    windows: list[models.AvailabilityWindow]
+    busy: list[tuple[datetime, datetime]]
+    time_off: list[tuple[datetime, datetime]]
+
+    def _rules(self, offer: Offer, now: datetime) -> dict:
+        provider = self.provider
+        return {
+            "windows": to_windows(self.windows, offer),
+            "timezone": provider.timezone,
+            "duration_minutes": offer.duration_minutes,
+            "step_minutes": provider.slot_step_minutes,
+            "buffer_minutes": provider.buffer_minutes,
+            "busy": self.busy,
+            "time_off": self.time_off,
+            "now": now,
+            "minimum_notice_hours": provider.minimum_notice_hours,
+            "booking_horizon_days": provider.booking_horizon_days,
+        }
+
+    def slots(
+        self, offer: Offer, range_start: datetime, range_end: datetime
+    ) -> Iterator[OpenSlot]:
+        return iter_open_slots(
+            **self._rules(offer, clock.now()),
+            range_start=range_start,
+            range_end=range_end,
+        )
+
+    def next_slot(self, offer: Offer) -> OpenSlot | None:
+        now = clock.now()
+        horizon_end = datetime.max.replace(tzinfo=now.tzinfo)
+        return next(self.slots(offer, now, horizon_end), None)
+
+    def offered(self, offer: Offer, starts_at: datetime) -> OpenSlot | None:
+        return is_open_slot(**self._rules(offer, clock.now()), starts_at=starts_at)
+
+
+async def load_calendar(ctx: Context, provider: models.Provider) -> Calendar:
+    """Batched through the operation's loaders, so a directory page costs 3 queries."""
+    loaders = ctx.loaders
+    windows, busy, time_off = await asyncio.gather(
+        loaders.windows_by_provider_id.load(provider.id),
+        loaders.busy_by_provider_id.load(provider.id),
+        loaders.time_off_by_provider_id.load(provider.id),
+    )
+    return Calendar(provider, windows, busy, time_off)
+
+
+async def fresh_calendar(provider: models.Provider) -> Calendar:
+    """Read straight from the database, for the booking write path."""
+    now = clock.now()
+    windows = await models.AvailabilityWindow.filter(provider_id=provider.id)
+    busy = await models.Appointment.filter(
+        provider_id=provider.id,
+        status=models.AppointmentStatus.BOOKED,
+        blocked_until__gt=now,
+    ).values_list("starts_at", "blocked_until")
+    time_off = await models.TimeOff.filter(
+        provider_id=provider.id, ends_at__gt=now
+    ).values_list("starts_at", "ends_at")
+    return Calendar(provider, list(windows), list(busy), list(time_off))

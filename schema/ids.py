@@ -1,0 +1,45 @@
+"""Opaque global ids (Relay): base64 of "Type:key"."""
+
+import base64
+import binascii
+
+from schema.errors import BadUserInput, NotFound
+
+
+def to_global_id(type_name: str, key: int | str) -> str:
+    return base64.b64encode(f"{type_name}:{key}".encode()).decode()
+
+
+def from_global_id(global_id: str) -> tuple[str, str]:
+    """(type name, key); raises ValueError for anything that is not ours."""
+    try:
+        decoded = base64.b64decode(global_id.encode(), validate=True).decode()
+    except (binascii.Error, UnicodeError, ValueError):
+        raise ValueError(f"not a Rapport id: {global_id!r}") from None
+    type_name, sep, key = decoded.partition(":")
+    if not sep or not type_name or not key:
+        raise ValueError(f"not a Rapport id: {global_id!r}")
+    return type_name, key
+
+
+def parse_int_id(global_id: str, expected: str) -> int | None:
+    """The integer key of an id of the expected type, or None if it is not one."""
+    try:
+        type_name, key = from_global_id(global_id)
+    except ValueError:
+        return None
+    if type_name != expected or not key.isdigit() or len(key) > 18:
+        return None
+    return int(key)
+
+
+def require_int_id(global_id: str, expected: str) -> int:
+    """For mutations: a malformed id is BAD_USER_INPUT, a wrong type NOT_FOUND."""
+    try:
+        from_global_id(global_id)
+    except ValueError:
+        raise BadUserInput(f"expected a {expected} id, got {global_id!r}") from None
+    key = parse_int_id(global_id, expected)
+    if key is None:
+        raise NotFound(f"No {expected.lower()} has the id {global_id!r}.")
+    return key

@@ -1,0 +1,76 @@
+"""Relay connections: edges, page info, opaque cursors and page sizes."""
+
+import base64
+import binascii
+from typing import Any, Generic, TypeVar
+
+import orjson
+import strawberry
+
+from schema.errors import BadUserInput
+from settings import get_settings
+
+T = TypeVar("T")
+DEFAULT_PAGE_SIZE = 20
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+
+
+def encode_cursor(*values: Any) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(values)).decode()
+
+
+def decode_cursor(cursor: str, arity: int) -> list[Any]:
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, orjson.JSONDecodeError, ValueError):
+        raise BadUserInput(f"expected a cursor from this API, got {cursor!r}") from None
+    if not isinstance(values, list) or len(values) != arity:
+        raise BadUserInput(f"expected a cursor from this API, got {cursor!r}")
+    return values
+
+
+def page_size(requested: int | None, name: str = "first") -> int:
+    """Default 20; capped at the configured maximum; negative is refused."""
+    if requested is None:
+        return DEFAULT_PAGE_SIZE
+    if requested < 0:
+        raise BadUserInput(f"expected {name} to be 0 or more, got {requested}")
+    return min(requested, get_settings().max_page_size)
+
+
+def connection(
+    nodes: list[Any],
+    cursors: list[str],
+    *,
+    has_next: bool,
+    has_previous: bool,
+) -> Connection[Any]:
+    edges = [Edge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=has_previous,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+        ),
+    )

@@ -1,0 +1,479 @@
+"""GraphQL object types. They wrap rows; resolvers hold the rules."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+import models
+from resolvers import visibility
+from resolvers.availability import load_calendar, offer_for
+from resolvers.availability_engine import OpenSlot
+from schema.context import Info
+from schema.errors import BadUserInput
+from schema.ids import to_global_id
+from schema.pagination import Connection
+
+Role = strawberry.enum(models.Role)
+AppointmentKind = strawberry.enum(models.AppointmentKind)
+AppointmentFormat = strawberry.enum(models.AppointmentFormat)
+AppointmentStatus = strawberry.enum(models.AppointmentStatus)
+FirstAppointment = strawberry.enum(models.FirstAppointment)
+MessageTopic = strawberry.enum(models.MessageTopic)
+
+# An availableSlots range longer than this is refused: a year and a day.
+MAX_SLOT_RANGE = timedelta(days=366)
+
+
+@strawberry.enum
+class CancelScope(Enum):
+    THIS = "THIS"
+    THIS_AND_FOLLOWING = "THIS_AND_FOLLOWING"
+
+
+@strawberry.enum
+class Frequency(Enum):
+    WEEKLY = "WEEKLY"
+    BIWEEKLY = "BIWEEKLY"
+    MONTHLY = "MONTHLY"
+
+
+@strawberry.enum
+class AppointmentEventType(Enum):
+    BOOKED = "BOOKED"
+    RESCHEDULED = "RESCHEDULED"
+    CANCELLED = "CANCELLED"
+    UPDATED = "UPDATED"
+
+
+@strawberry.interface(description="An object with a global id (Relay).")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class User(Node):
+    row: strawberry.Private[models.User]
+
+    @classmethod
+    def from_row(cls, row: models.User) -> User:
+        return cls(id=strawberry.ID(to_global_id("User", row.id)), row=row)
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="Only to the user themself and to staff.")
+    def email(self, info: Info) -> str | None:
+        viewer = info.context.viewer
+        if viewer is not None and (viewer.id == self.row.id or info.context.is_staff):
+            return self.row.email
+        return None
+
+    @strawberry.field
+    def role(self) -> Role:
+        return self.row.role
+
+    @strawberry.field
+    def timezone(self) -> str:
+        return self.row.timezone
+
+
+@strawberry.type
+class InsurancePlan(Node):
+    name: str
+    payer: str
+
+    @classmethod
+    def from_row(cls, row: models.InsurancePlan) -> InsurancePlan:
+        return cls(
+            id=strawberry.ID(to_global_id("InsurancePlan", row.id)),
+            name=row.name,
+            payer=row.payer,
+        )
+
+
+@strawberry.type
+class Office:
+    label: str
+    address: str
+    state: str
+
+
+@strawberry.type
+class Slot:
+    starts_at: datetime
+    ends_at: datetime
+    formats: list[AppointmentFormat]
+
+
+def _slot(open_slot: OpenSlot) -> Slot:
+    return Slot(
+        starts_at=open_slot.starts_at,
+        ends_at=open_slot.ends_at,
+        formats=[models.AppointmentFormat(f) for f in open_slot.formats],
+    )
+
+
+@strawberry.type
+class Provider(Node):
+    row: strawberry.Private[models.Provider]
+
+    @classmethod
+    def from_row(cls, row: models.Provider) -> Provider:
+        return cls(id=strawberry.ID(to_global_id("Provider", row.id)), row=row)
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description='Letters after the name: "LCSW", "PsyD", "LMFT".')
+    def credentials(self) -> str | None:
+        return self.row.credentials
+
+    @strawberry.field
+    def bio(self) -> str | None:
+        return self.row.bio
+
+    @strawberry.field(description='What they treat: "Anxiety", "Grief".')
+    def specialties(self) -> list[str]:
+        return self.row.specialties
+
+    @strawberry.field(description='How they treat: "CBT", "EMDR".')
+    def modalities(self) -> list[str]:
+        return self.row.modalities
+
+    @strawberry.field
+    def languages(self) -> list[str]:
+        return self.row.languages
+
+    @strawberry.field(description="Two-letter US states.")
+    def licensed_states(self) -> list[str]:
+        return self.row.licensed_states
+
+    @strawberry.field
+    async def insurance_plans(self, info: Info) -> list[InsurancePlan]:
+        plans = await info.context.loaders.plans_by_provider_id.load(self.row.id)
+        return [InsurancePlan.from_row(plan) for plan in plans]
+
+    @strawberry.field
+    def accepting_new_clients(self) -> bool:
+        return self.row.accepting_new_clients
+
+    @strawberry.field(description="What sessions they offer: VIDEO, IN_PERSON.")
+    def formats(self) -> list[AppointmentFormat]:
+        return [models.AppointmentFormat(f) for f in self.row.formats]
+
+    @strawberry.field
+    def first_appointment(self) -> FirstAppointment:
+        return self.row.first_appointment
+
+    @strawberry.field
+    def intro_call_minutes(self) -> int:
+        return self.row.intro_call_minutes
+
+    @strawberry.field
+    def session_minutes(self) -> int:
+        return self.row.session_minutes
+
+    @strawberry.field
+    def timezone(self) -> str:
+        return self.row.timezone
+
+    @strawberry.field
+    async def offices(self, info: Info) -> list[Office]:
+        rows = await info.context.loaders.offices_by_provider_id.load(self.row.id)
+        return [Office(label=r.label, address=r.address, state=r.state) for r in rows]
+
+    @strawberry.field(description='The video platform they chose, e.g. "Zoom".')
+    def video_platform(self) -> str | None:
+        return self.row.video_platform
+
+    @strawberry.field(description="Kept free after each appointment.")
+    def buffer_minutes(self) -> int:
+        return self.row.buffer_minutes
+
+    @strawberry.field(description="No booking closer to now than this.")
+    def minimum_notice_hours(self) -> int:
+        return self.row.minimum_notice_hours
+
+    @strawberry.field(description="No booking further ahead than this.")
+    def booking_horizon_days(self) -> int:
+        return self.row.booking_horizon_days
+
+    @strawberry.field(description="Open times start every this many minutes.")
+    def slot_step_minutes(self) -> int:
+        return self.row.slot_step_minutes
+
+    @strawberry.field(
+        description=(
+            "Bookable times whose start lies in [from, to), soonest first, for "
+            "`kind` (default: the provider's first appointment). At most 366 days."
+        )
+    )
+    async def available_slots(
+        self,
+        info: Info,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        kind: AppointmentKind | None = None,
+    ) -> list[Slot]:
+        if to - from_ > MAX_SLOT_RANGE:
+            raise BadUserInput("expected from and to at most 366 days apart")
+        calendar = await load_calendar(info.context, self.row)
+        offer = offer_for(self.row, kind)
+        return [_slot(found) for found in calendar.slots(offer, from_, to)]
+
+    @strawberry.field(
+        description="The soonest bookable time for `kind`, or null if none."
+    )
+    async def next_available_slot(
+        self, info: Info, kind: AppointmentKind | None = None
+    ) -> Slot | None:
+        calendar = await load_calendar(info.context, self.row)
+        found = calendar.next_slot(offer_for(self.row, kind))
+        return _slot(found) if found else None
+
+
+@strawberry.type
+class Cancellation:
+    row: strawberry.Private[models.Appointment]
+
+    @strawberry.field
+    async def cancelled_by(self, info: Info) -> User:
+        user = await info.context.loaders.user_by_id.load(self.row.cancelled_by_id)
+        return User.from_row(user)
+
+    @strawberry.field
+    def reason(self) -> str | None:
+        return self.row.cancel_reason
+
+    @strawberry.field
+    def cancelled_at(self) -> datetime:
+        return self.row.cancelled_at
+
+    @strawberry.field(description="Cancelled less than 24 hours before the start.")
+    def late(self) -> bool:
+        return self.row.cancelled_late
+
+
+@strawberry.type
+class Appointment(Node):
+    row: strawberry.Private[models.Appointment]
+
+    @classmethod
+    def from_row(cls, row: models.Appointment) -> Appointment:
+        return cls(id=strawberry.ID(to_global_id("Appointment", row.id)), row=row)
+
+    @strawberry.field
+    async def provider(self, info: Info) -> Provider:
+        row = await info.context.loaders.provider_by_id.load(self.row.provider_id)
+        return Provider.from_row(row)
+
+    @strawberry.field
+    async def client(self, info: Info) -> User:
+        return User.from_row(
+            await info.context.loaders.user_by_id.load(self.row.client_id)
+        )
+
+    @strawberry.field
+    def kind(self) -> AppointmentKind:
+        return self.row.kind
+
+    @strawberry.field
+    def format(self) -> AppointmentFormat:
+        return self.row.format
+
+    @strawberry.field
+    def status(self) -> AppointmentStatus:
+        return self.row.status
+
+    @strawberry.field
+    def starts_at(self) -> datetime:
+        return self.row.starts_at
+
+    @strawberry.field
+    def ends_at(self) -> datetime:
+        return self.row.ends_at
+
+    @strawberry.field
+    def duration_minutes(self) -> int:
+        return self.row.duration_minutes
+
+    @strawberry.field(
+        description=(
+            "CPT code implied by kind and length: 90791 for an intake, 90832, "
+            "90834 or 90837 for sessions by minutes; null for intro calls."
+        )
+    )
+    def cpt_code(self) -> str | None:
+        return cpt_code(self.row.kind, self.row.duration_minutes)
+
+    @strawberry.field(description="Video link or dial-in steps; participants only.")
+    async def join_info(self, info: Info) -> str | None:
+        if await visibility.is_participant(info.context, self.row):
+            return self.row.join_info
+        return None
+
+    @strawberry.field(description="Where an in-person session takes place.")
+    def office(self) -> Office | None:
+        if self.row.office_label is None:
+            return None
+        return Office(
+            label=self.row.office_label,
+            address=self.row.office_address or "",
+            state=self.row.office_state or "",
+        )
+
+    @strawberry.field(description="Set on appointments created as a recurring series.")
+    def series_id(self) -> strawberry.ID | None:
+        series = self.row.series_id
+        return strawberry.ID(to_global_id("Series", series)) if series else None
+
+    @strawberry.field
+    def cancellation(self) -> Cancellation | None:
+        if self.row.cancelled_at is None:
+            return None
+        return Cancellation(row=self.row)
+
+    @strawberry.field(description="Null to anyone but the two participants.")
+    async def thread(self, info: Info) -> MessageThread | None:
+        if not await visibility.is_participant(info.context, self.row):
+            return None
+        pair = (self.row.client_id, self.row.provider_id)
+        row = await info.context.loaders.thread_by_pair.load(pair)
+        return MessageThread.from_row(row) if row else None
+
+
+def cpt_code(kind: models.AppointmentKind, minutes: int) -> str | None:
+    """The psychotherapy CPT code for a kind of appointment and its length."""
+    if kind == models.AppointmentKind.INTRO_CALL:
+        return None
+    if kind == models.AppointmentKind.INTAKE_SESSION:
+        return "90791"
+    if minutes >= 53:
+        return "90837"
+    if minutes >= 38:
+        return "90834"
+    if minutes >= 16:
+        return "90832"
+    return None
+
+
+@strawberry.type
+class Message(Node):
+    row: strawberry.Private[models.Message]
+
+    @classmethod
+    def from_row(cls, row: models.Message) -> Message:
+        return cls(id=strawberry.ID(to_global_id("Message", row.id)), row=row)
+
+    @strawberry.field
+    def thread_id(self) -> strawberry.ID:
+        return strawberry.ID(to_global_id("MessageThread", self.row.thread_id))
+
+    @strawberry.field
+    async def sender(self, info: Info) -> User:
+        return User.from_row(
+            await info.context.loaders.user_by_id.load(self.row.sender_id)
+        )
+
+    @strawberry.field
+    def body(self) -> str:
+        return self.row.body
+
+    @strawberry.field
+    def topic(self) -> MessageTopic | None:
+        return self.row.topic
+
+    @strawberry.field
+    def sent_at(self) -> datetime:
+        return self.row.sent_at
+
+    @strawberry.field
+    def client_message_id(self) -> str | None:
+        return self.row.client_message_id
+
+    @strawberry.field(
+        description="The cursor its edge carries; usable as messageAdded(after:)."
+    )
+    def cursor(self) -> str:
+        return message_cursor(self.row)
+
+
+def message_cursor(row: models.Message) -> str:
+    from schema.pagination import encode_cursor
+
+    return encode_cursor("m", row.thread_id, row.seq)
+
+
+@strawberry.type
+class MessageThread(Node):
+    row: strawberry.Private[models.MessageThread]
+
+    @classmethod
+    def from_row(cls, row: models.MessageThread) -> MessageThread:
+        return cls(id=strawberry.ID(to_global_id("MessageThread", row.id)), row=row)
+
+    @strawberry.field
+    async def client(self, info: Info) -> User:
+        return User.from_row(
+            await info.context.loaders.user_by_id.load(self.row.client_id)
+        )
+
+    @strawberry.field
+    async def provider(self, info: Info) -> Provider:
+        row = await info.context.loaders.provider_by_id.load(self.row.provider_id)
+        return Provider.from_row(row)
+
+    @strawberry.field(description="Oldest first; `last`/`before` page backwards.")
+    async def messages(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Message]:
+        from resolvers.threads import list_messages
+
+        return await list_messages(
+            info.context, self.row, first=first, after=after, last=last, before=before
+        )
+
+    @strawberry.field
+    async def last_message(self, info: Info) -> Message | None:
+        if self.row.last_seq == 0:
+            return None
+        row = await models.Message.filter(
+            thread_id=self.row.id, seq=self.row.last_seq
+        ).first()
+        return Message.from_row(row) if row else None
+
+    @strawberry.field(description="Messages the viewer has not read yet.")
+    def unread_count(self, info: Info) -> int:
+        viewer = info.context.viewer
+        if viewer is None:
+            return 0
+        read = (
+            self.row.client_read_seq
+            if viewer.id == self.row.client_id
+            else self.row.provider_read_seq
+        )
+        return max(0, self.row.last_seq - read)
+
+
+@strawberry.type
+class AppointmentEvent:
+    type: AppointmentEventType
+    appointment: Appointment
+    at: datetime
+
+
+@strawberry.type
+class AuthPayload:
+    token: str
+    user: User

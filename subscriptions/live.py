@@ -1,0 +1,121 @@
+"""Subscription streams: listen first, then replay, so nothing falls between."""
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import models
+from resolvers.providers import require_provider
+from resolvers.threads import load_thread
+from resolvers.visibility import can_see_appointment, is_thread_participant
+from schema.context import Context
+from schema.errors import BadUserInput
+from schema.pagination import decode_cursor
+from schema.types import (
+    Appointment,
+    AppointmentEvent,
+    AppointmentEventType,
+    Message,
+    MessageThread,
+    Provider,
+)
+from subscriptions.broker import listen
+from subscriptions.channels import (
+    provider_availability_channel,
+    thread_channel,
+    user_channel,
+)
+
+logger = logging.getLogger(__name__)
+
+REPLAY_BATCH = 200
+RESYNC = "resync"
+
+
+def _after_seq(cursor: str, thread_id: int) -> int:
+    tag, cursor_thread, seq = decode_cursor(cursor, 3)
+    if tag != "m" or cursor_thread != thread_id or not isinstance(seq, int):
+        raise BadUserInput("expected a message cursor from this thread")
+    return seq
+
+
+async def _stored_after(thread_id: int, seq: int) -> AsyncIterator[models.Message]:
+    while True:
+        batch = await models.Message.filter(thread_id=thread_id, seq__gt=seq).order_by(
+            "seq"
+        ).limit(REPLAY_BATCH)
+        for row in batch:
+            seq = row.seq
+            yield row
+        if len(batch) < REPLAY_BATCH:
+            return
+
+
+async def message_added(
+    ctx: Context, thread_id: str, after: str | None
+) -> AsyncIterator[Message]:
+    thread = await load_thread(ctx, thread_id)
+    delivered = _after_seq(after, thread.id) if after else None
+
+    async with listen(thread_channel(thread.id)) as events:
+        # Subscribed before reading, so a message committed in between is seen
+        # either in the replay or live, and the sequence drops the duplicate.
+        if delivered is None:
+            fresh = await models.MessageThread.get(id=thread.id)
+            delivered = fresh.last_seq
+        async for row in _stored_after(thread.id, delivered):
+            delivered = row.seq
+            yield Message.from_row(row)
+
+        async for event in events:
+            if event.get("kind") != RESYNC and event.get("seq", 0) <= delivered:
+                continue
+            # A live event past the next number, or a broker that came back,
+            # means something may have been missed: the database has it all.
+            ctx.fresh_loaders()
+            async for row in _stored_after(thread.id, delivered):
+                delivered = row.seq
+                yield Message.from_row(row)
+
+
+async def inbox_updated(ctx: Context) -> AsyncIterator[MessageThread]:
+    viewer = ctx.require_viewer()
+    async with listen(user_channel(viewer.id)) as events:
+        async for event in events:
+            if event.get("kind") != "inbox":
+                continue
+            thread = await models.MessageThread.filter(id=event["thread_id"]).first()
+            ctx.fresh_loaders()
+            if thread and await is_thread_participant(ctx, thread):
+                yield MessageThread.from_row(thread)
+
+
+async def schedule_changed(ctx: Context) -> AsyncIterator[AppointmentEvent]:
+    viewer = ctx.require_viewer()
+    async with listen(user_channel(viewer.id)) as events:
+        async for event in events:
+            if event.get("kind") != "schedule":
+                continue
+            row = await models.Appointment.filter(id=event["appointment_id"]).first()
+            ctx.fresh_loaders()
+            if row is None or not await can_see_appointment(ctx, row):
+                continue
+            yield AppointmentEvent(
+                type=AppointmentEventType(event["type"]),
+                appointment=Appointment.from_row(row),
+                at=datetime.fromisoformat(event["at"].replace("Z", "+00:00")),
+            )
+
+
+async def availability_changed(
+    ctx: Context, provider_id: str
+) -> AsyncIterator[Provider]:
+    provider = await require_provider(provider_id)
+    async with listen(provider_availability_channel(provider.id)) as events:
+        async for event in events:
+            if event.get("kind") not in ("availability", RESYNC):
+                continue
+            ctx.fresh_loaders()
+            row = await models.Provider.filter(id=provider.id).first()
+            if row is not None:
+                yield Provider.from_row(row)
