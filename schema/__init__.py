@@ -78,27 +78,30 @@ def classify(error: GraphQLError, execution_context: ExecutionContext | None) ->
         extensions["code"] = (
             "GRAPHQL_VALIDATION_FAILED" if limit else "GRAPHQL_PARSE_FAILED"
         )
-    elif original is None or error.path is None and _is_input_error(original):
+    elif error.path is None and (original is None or _is_input_error(original)):
         executed = execution_context is not None and execution_context.result
         # Errors without a field path that arise once execution starts are
         # variables that could not be coerced; before that, validation.
-        if executed or error.path is None and "Variable" in error.message:
+        if executed or error.message.startswith("Variable"):
             extensions["code"] = "BAD_USER_INPUT"
         else:
             extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
     else:
-        logger.error(
-            "Unexpected error path=%s",
-            ".".join(str(p) for p in error.path or ()),
-            exc_info=(type(original), original, original.__traceback__),
-        )
+        if original is not None:
+            logger.error(
+                "Unexpected error path=%s",
+                ".".join(str(p) for p in error.path or ()),
+                exc_info=(type(original), original, original.__traceback__),
+            )
+        else:
+            logger.error("Unexpected error path=%s message=%s", error.path, error.message)
         error.message = INTERNAL_MESSAGE
         extensions = {"code": "INTERNAL"}
     error.extensions = extensions
 
 
 def _is_input_error(original: Exception) -> bool:
-    return isinstance(original, (ValueError, TypeError))
+    return isinstance(original, (GraphQLError, ValueError, TypeError))
 
 
 class AuthenticationGate(SchemaExtension):

@@ -1,0 +1,42 @@
+"""Run the server with the configured host and port (`make run`)."""
+
+import logging
+import resource
+
+import uvicorn
+
+from settings import get_settings
+
+logger = logging.getLogger("serve")
+
+
+def raise_open_file_limit() -> None:
+    # Every websocket is a file descriptor; past the soft limit new
+    # connections are reset without a word, so take the hard limit.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else 1 << 20
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            logger.warning("Could not raise the open-file limit soft=%s", soft)
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 4096:
+        logger.warning("Open-file limit is %s: at most that many websockets", soft)
+
+
+def main() -> None:
+    settings = get_settings()
+    raise_open_file_limit()
+    uvicorn.run(
+        "app:app",
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
+        log_level=settings.log_level.lower(),
+    )
+
+
+if __name__ == "__main__":
+    main()

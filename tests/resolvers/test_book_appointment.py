@@ -1,0 +1,309 @@
+"""Book Now: the first appointment a client makes with a provider."""
+
+import asyncio
+
+import pytest
+
+import models
+from tests.conftest import gid, iso, make_provider, make_user, utc
+
+BOOK = """
+mutation Book($input: BookAppointmentInput!) {
+  bookAppointment(input: $input) {
+    id kind format status startsAt endsAt durationMinutes cptCode
+    thread { id }
+  }
+}
+"""
+
+SLOTS = """
+query Slots($id: ID!, $from: DateTime!, $to: DateTime!) {
+  provider(id: $id) { availableSlots(from: $from, to: $to) { startsAt endsAt formats } }
+}
+"""
+
+VIEWER = """
+{ viewer { appointments { edges { node { id startsAt } } }
+           threads { edges { node { id provider { name } } } } } }
+"""
+
+
+def booking(provider: models.Provider, starts_at: str, fmt: str = "PHONE", **extra):
+    return {
+        "input": {
+            "providerId": gid("Provider", provider.id),
+            "startsAt": starts_at,
+            "format": fmt,
+            **extra,
+        }
+    }
+
+
+async def test_intro_call_is_booked_and_opens_a_thread(execute, now):
+    # given
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider()
+    client = await make_user()
+
+    # when
+    result = await execute(BOOK, booking(provider, "2027-06-15T14:00:00Z"), client)
+
+    # then
+    assert result.errors == []
+    booked = result.data["bookAppointment"]
+    assert booked["kind"] == "INTRO_CALL"
+    assert booked["format"] == "PHONE"
+    assert booked["endsAt"] == "2027-06-15T14:15:00Z"
+    assert booked["cptCode"] is None
+    assert booked["thread"] is not None
+    listed = await execute(VIEWER, as_user=client)
+    assert [e["node"]["id"] for e in listed.data["viewer"]["appointments"]["edges"]] == [
+        booked["id"]
+    ]
+    assert len(listed.data["viewer"]["threads"]["edges"]) == 1
+
+
+async def test_session_first_provider_books_an_intake_session(execute, now):
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider(first_appointment="SESSION", session_minutes=53)
+    client = await make_user()
+
+    result = await execute(
+        BOOK, booking(provider, "2027-06-15T14:00:00Z", "VIDEO"), client
+    )
+
+    booked = result.data["bookAppointment"]
+    assert (booked["kind"], booked["durationMinutes"]) == ("INTAKE_SESSION", 53)
+    assert booked["cptCode"] == "90791"
+
+
+async def test_second_self_booking_points_to_messages(execute, now):
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider()
+    client = await make_user()
+    await execute(BOOK, booking(provider, "2027-06-15T14:00:00Z"), client)
+
+    result = await execute(BOOK, booking(provider, "2027-06-16T14:00:00Z"), client)
+
+    assert result.code == "FORBIDDEN"
+    assert "Messages" in result.errors[0]["message"]
+    assert await models.Appointment.all().count() == 1
+
+
+async def test_provider_not_accepting_new_clients_is_forbidden(execute, now):
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider(accepting_new_clients=False)
+    client = await make_user()
+
+    result = await execute(BOOK, booking(provider, "2027-06-15T14:00:00Z"), client)
+
+    assert result.code == "FORBIDDEN"
+    assert await models.Appointment.all().count() == 0
+
+
+async def test_same_idempotency_key_returns_the_same_appointment(execute, now):
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider()
+    client = await make_user()
+    variables = booking(provider, "2027-06-15T14:00:00Z", idempotencyKey="k-1")
+
+    first = await execute(BOOK, variables, client)
+    again = await execute(BOOK, variables, client)
+
+    assert again.data["bookAppointment"]["id"] == first.data["bookAppointment"]["id"]
+    assert await models.Appointment.all().count() == 1
+
+
+async def test_only_signed_in_clients_book(execute, now):
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider()
+    other_provider = await make_provider(name="Other")
+
+    anonymous = await execute(BOOK, booking(provider, "2027-06-15T14:00:00Z"))
+    as_provider = await execute(
+        BOOK, booking(provider, "2027-06-15T14:00:00Z"), other_provider.user
+    )
+
+    assert anonymous.code == "UNAUTHENTICATED"
+    assert as_provider.code == "FORBIDDEN"
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "code"),
+    [
+        ("2027-06-16T11:00:00Z", "SLOT_UNAVAILABLE"),  # inside the 48 h notice
+        ("2027-06-13T12:00:00Z", "SLOT_UNAVAILABLE"),  # yesterday
+        ("2027-06-16T12:17:00Z", "SLOT_UNAVAILABLE"),  # off the grid
+        ("2027-06-16T12:00:00Z", None),
+    ],
+)
+async def test_rules_hold_in_the_write_path(execute, now, starts_at, code):
+    # CASES.md 6: 48-hour notice, clock at 2027-06-14T12:00Z.
+    now(utc(2027, 6, 14, 12))
+    provider = await make_provider(
+        timezone="UTC",
+        minimum_notice_hours=48,
+        windows=[(day, 0, 1440) for day in range(1, 8)],
+    )
+    client = await make_user()
+
+    result = await execute(BOOK, booking(provider, starts_at), client)
+
+    assert result.code == code
+    assert await models.Appointment.all().count() == (1 if code is None else 0)
+
+
+async def test_time_without_offset_is_bad_user_input(execute, now):
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider()
+    client = await make_user()
+
+    result = await execute(BOOK, booking(provider, "2027-06-15T14:00:00"), client)
+
+    assert result.code == "BAD_USER_INPUT"
+    assert await models.Appointment.all().count() == 0
+
+
+async def test_unknown_provider_is_not_found(execute, now):
+    client = await make_user()
+
+    result = await execute(
+        BOOK,
+        {
+            "input": {
+                "providerId": gid("Provider", 999),
+                "startsAt": "2027-06-15T14:00:00Z",
+                "format": "PHONE",
+            }
+        },
+        client,
+    )
+
+    assert result.code == "NOT_FOUND"
+
+
+async def test_wrong_format_for_an_intro_call_is_bad_user_input(execute, now):
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider()
+    client = await make_user()
+
+    result = await execute(
+        BOOK, booking(provider, "2027-06-15T14:00:00Z", "VIDEO"), client
+    )
+
+    assert result.code == "BAD_USER_INPUT"
+
+
+async def test_twenty_clients_racing_for_one_time_get_one_booking(execute, now):
+    # CASES.md 5: 2027-06-15 10:00 New York, 14:00Z.
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider()
+    clients = [await make_user(email=f"racer{i}@example.test") for i in range(20)]
+
+    results = await asyncio.gather(
+        *[
+            execute(BOOK, booking(provider, "2027-06-15T14:00:00Z"), client)
+            for client in clients
+        ]
+    )
+
+    codes = sorted(str(r.code) for r in results)
+    assert codes == ["None"] + ["SLOT_UNAVAILABLE"] * 19
+    assert await models.Appointment.all().count() == 1
+
+
+async def test_overlapping_slots_of_different_lengths_never_both_win(execute, now):
+    # 10:00–10:50 against 10:30–11:20, at once.
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider(first_appointment="SESSION")
+    a, b = await make_user(), await make_user()
+
+    results = await asyncio.gather(
+        execute(BOOK, booking(provider, "2027-06-15T14:00:00Z", "VIDEO"), a),
+        execute(BOOK, booking(provider, "2027-06-15T14:30:00Z", "VIDEO"), b),
+    )
+
+    assert sorted(str(r.code) for r in results) == ["None", "SLOT_UNAVAILABLE"]
+    assert await models.Appointment.all().count() == 1
+
+
+async def test_every_listed_time_across_dst_is_bookable(execute, now):
+    # CASES.md 1: New York Mondays 09:00–17:00, seen from Los Angeles.
+    now(utc(2027, 2, 20, 12))
+    provider = await make_provider(windows=[(1, 9 * 60, 17 * 60)])
+    client = await make_user(timezone="America/Los_Angeles")
+    pid = gid("Provider", provider.id)
+
+    firsts = {}
+    for day in ("2027-03-08", "2027-03-15"):
+        result = await execute(
+            SLOTS, {"id": pid, "from": f"{day}T00:00:00-08:00", "to": f"{day}T23:59:00-07:00"}
+        )
+        firsts[day] = result.data["provider"]["availableSlots"][0]["startsAt"]
+
+    assert firsts == {
+        "2027-03-08": "2027-03-08T14:00:00Z",
+        "2027-03-15": "2027-03-15T13:00:00Z",
+    }
+    booked = await execute(BOOK, booking(provider, firsts["2027-03-15"]), client)
+    assert booked.errors == []
+
+
+async def test_a_time_one_hour_off_after_the_fall_change_is_refused(execute, now):
+    now(utc(2027, 10, 20, 12))
+    provider = await make_provider(windows=[(1, 9 * 60, 17 * 60)])
+    client = await make_user(timezone="America/Los_Angeles")
+
+    refused = await execute(BOOK, booking(provider, "2027-11-08T13:00:00Z"), client)
+    accepted = await execute(BOOK, booking(provider, "2027-11-08T14:00:00Z"), client)
+
+    assert refused.code == "SLOT_UNAVAILABLE"
+    assert accepted.errors == []
+
+
+async def test_midnight_window_last_hour_can_be_booked(execute, now):
+    # CASES.md 4: Wednesday 21:00–24:00 New York, hourly on a 60-minute step.
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider(
+        windows=[(3, 21 * 60, 1440)],
+        first_appointment="SESSION",
+        session_minutes=60,
+        slot_step_minutes=60,
+    )
+    client = await make_user()
+    slots = await execute(
+        SLOTS,
+        {
+            "id": gid("Provider", provider.id),
+            "from": "2027-06-16T00:00:00-04:00",
+            "to": "2027-06-17T00:00:00-04:00",
+        },
+    )
+
+    starts = [s["startsAt"] for s in slots.data["provider"]["availableSlots"]]
+    booked = await execute(BOOK, booking(provider, "2027-06-17T03:00:00Z", "VIDEO"), client)
+
+    assert starts == [
+        "2027-06-17T01:00:00Z",
+        "2027-06-17T02:00:00Z",
+        "2027-06-17T03:00:00Z",
+    ]
+    assert booked.errors == []
+
+
+async def test_booked_time_disappears_from_open_times(execute, now):
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider()
+    client = await make_user()
+    variables = {
+        "id": gid("Provider", provider.id),
+        "from": "2027-06-15T13:00:00Z",
+        "to": "2027-06-15T16:00:00Z",
+    }
+
+    await execute(BOOK, booking(provider, "2027-06-15T14:00:00Z"), client)
+    slots = await execute(SLOTS, variables)
+
+    starts = [s["startsAt"] for s in slots.data["provider"]["availableSlots"]]
+    assert "2027-06-15T14:00:00Z" not in starts
+    assert iso(utc(2027, 6, 15, 14, 30)) in starts
