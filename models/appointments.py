@@ -46,9 +46,7 @@ class Appointment(Model):
     join_info = fields.TextField(null=True)
     series_id = fields.CharField(max_length=36, null=True, db_index=True)
     idempotency_key = fields.CharField(max_length=200, null=True)
-    cancelled_by = fields.ForeignKeyField(
-        "models.User", related_name=False, null=True
-    )
+    cancelled_by = fields.ForeignKeyField("models.User", related_name=False, null=True)
     cancel_reason = fields.CharField(max_length=1000, null=True)
     cancelled_at = fields.DatetimeField(null=True)
     cancelled_late = fields.BooleanField(default=False)

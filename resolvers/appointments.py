@@ -293,7 +293,9 @@ async def list_appointments(
         try:
             starts = datetime.fromisoformat(starts_at)
         except (TypeError, ValueError):
-            raise BadUserInput(f"expected a cursor from this API, got {after!r}") from None
+            raise BadUserInput(
+                f"expected a cursor from this API, got {after!r}"
+            ) from None
         query = query.filter(
             Q(starts_at__gt=starts) | (Q(starts_at=starts) & Q(id__gt=appointment_id))
         )

@@ -33,18 +33,14 @@ def first_appointment_kind(provider: models.Provider) -> models.AppointmentKind:
     return models.AppointmentKind.INTAKE_SESSION
 
 
-def offer_for(
-    provider: models.Provider, kind: models.AppointmentKind | None
-) -> Offer:
+def offer_for(provider: models.Provider, kind: models.AppointmentKind | None) -> Offer:
     kind = kind or first_appointment_kind(provider)
     if kind == models.AppointmentKind.INTRO_CALL:
         return Offer(kind, provider.intro_call_minutes, INTRO_FORMATS)
     return Offer(kind, provider.session_minutes, tuple(provider.formats))
 
 
-def to_windows(
-    rows: list[models.AvailabilityWindow], offer: Offer
-) -> list[Window]:
+def to_windows(rows: list[models.AvailabilityWindow], offer: Offer) -> list[Window]:
     windows = []
     for row in rows:
         if offer.kind == models.AppointmentKind.INTRO_CALL:

@@ -97,9 +97,7 @@ def directory_query(f: DirectoryFilter) -> Any:
                 kind__in=[models.TagKind.SPECIALTY, models.TagKind.MODALITY],
                 folded__contains=word.casefold(),
             ).values("provider_id")
-            query = query.filter(
-                Q(name__icontains=word) | Q(id__in=Subquery(tag_ids))
-            )
+            query = query.filter(Q(name__icontains=word) | Q(id__in=Subquery(tag_ids)))
     return query
 
 
@@ -115,9 +113,7 @@ async def list_providers(
     query = directory_query(f).order_by("name", "id")
     if after:
         name, provider_id = decode_cursor(after, 2)
-        query = query.filter(
-            Q(name__gt=name) | (Q(name=name) & Q(id__gt=provider_id))
-        )
+        query = query.filter(Q(name__gt=name) | (Q(name=name) & Q(id__gt=provider_id)))
 
     if not needs_slots:
         rows = await query.limit(limit + 1)
@@ -149,7 +145,9 @@ def _check_range(f: DirectoryFilter) -> None:
     if f.available_to <= f.available_from:
         raise BadUserInput("expected availableTo after availableFrom")
     if f.available_to - f.available_from > timedelta(days=366):
-        raise BadUserInput("expected availableFrom and availableTo at most 366 days apart")
+        raise BadUserInput(
+            "expected availableFrom and availableTo at most 366 days apart"
+        )
 
 
 async def _has_slot_in(
@@ -381,7 +379,9 @@ async def set_weekly_availability(
             availability_version=F("availability_version") + 1
         )
 
-    logger.info("Set weekly availability provider_id=%s windows=%s", provider.id, len(rows))
+    logger.info(
+        "Set weekly availability provider_id=%s windows=%s", provider.id, len(rows)
+    )
     return await models.Provider.get(id=provider.id)
 
 

@@ -94,7 +94,9 @@ def classify(error: GraphQLError, execution_context: ExecutionContext | None) ->
                 exc_info=(type(original), original, original.__traceback__),
             )
         else:
-            logger.error("Unexpected error path=%s message=%s", error.path, error.message)
+            logger.error(
+                "Unexpected error path=%s message=%s", error.path, error.message
+            )
         error.message = INTERNAL_MESSAGE
         extensions = {"code": "INTERNAL"}
     error.extensions = extensions

@@ -54,9 +54,7 @@ class DirectoryQuery:
         query = models.InsurancePlan.all()
         if search and search.strip():
             words = search.strip()[:100]
-            query = query.filter(
-                Q(name__icontains=words) | Q(payer__icontains=words)
-            )
+            query = query.filter(Q(name__icontains=words) | Q(payer__icontains=words))
         rows = await query.order_by("payer", "name")
         return [InsurancePlan.from_row(row) for row in rows]
 

@@ -88,11 +88,15 @@ class AuthQuery:
 
 @strawberry.type
 class AuthMutation:
-    @strawberry.mutation(description="Role CLIENT or PROVIDER; a duplicate email is CONFLICT.")
+    @strawberry.mutation(
+        description="Role CLIENT or PROVIDER; a duplicate email is CONFLICT."
+    )
     async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
         user, token = await auth.sign_up(
             input.email, input.password, input.name, input.role, input.timezone
         )
+        # The rest of this operation sees the new account as its viewer.
+        info.context.viewer = user
         return AuthPayload(token=token, user=User.from_row(user))
 
     @strawberry.mutation(description="Wrong credentials are UNAUTHENTICATED.")
@@ -101,6 +105,7 @@ class AuthMutation:
 
         await check_login(info.context, email)
         user, token = await auth.log_in(email, password)
+        info.context.viewer = user
         return AuthPayload(token=token, user=User.from_row(user))
 
     @strawberry.mutation(description="The token stops working at once.")

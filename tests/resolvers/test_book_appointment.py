@@ -57,9 +57,9 @@ async def test_intro_call_is_booked_and_opens_a_thread(execute, now):
     assert booked["cptCode"] is None
     assert booked["thread"] is not None
     listed = await execute(VIEWER, as_user=client)
-    assert [e["node"]["id"] for e in listed.data["viewer"]["appointments"]["edges"]] == [
-        booked["id"]
-    ]
+    assert [
+        e["node"]["id"] for e in listed.data["viewer"]["appointments"]["edges"]
+    ] == [booked["id"]]
     assert len(listed.data["viewer"]["threads"]["edges"]) == 1
 
 
@@ -237,7 +237,8 @@ async def test_every_listed_time_across_dst_is_bookable(execute, now):
     firsts = {}
     for day in ("2027-03-08", "2027-03-15"):
         result = await execute(
-            SLOTS, {"id": pid, "from": f"{day}T00:00:00-08:00", "to": f"{day}T23:59:00-07:00"}
+            SLOTS,
+            {"id": pid, "from": f"{day}T00:00:00-08:00", "to": f"{day}T23:59:00-07:00"},
         )
         firsts[day] = result.data["provider"]["availableSlots"][0]["startsAt"]
 
@@ -281,7 +282,9 @@ async def test_midnight_window_last_hour_can_be_booked(execute, now):
     )
 
     starts = [s["startsAt"] for s in slots.data["provider"]["availableSlots"]]
-    booked = await execute(BOOK, booking(provider, "2027-06-17T03:00:00Z", "VIDEO"), client)
+    booked = await execute(
+        BOOK, booking(provider, "2027-06-17T03:00:00Z", "VIDEO"), client
+    )
 
     assert starts == [
         "2027-06-17T01:00:00Z",

@@ -1,0 +1,175 @@
+"""A provider's own profile, weekly hours and time off."""
+
+import models
+from tests.conftest import gid, make_provider, make_user, utc
+
+UPDATE = """
+mutation Update($input: ProviderProfileInput!) {
+  updateProviderProfile(input: $input) {
+    name credentials specialties licensedStates acceptingNewClients
+    insurancePlans { name } offices { label state } bookingHorizonDays
+  }
+}
+"""
+SET_WINDOWS = """
+mutation Windows($windows: [AvailabilityWindowInput!]!) {
+  setWeeklyAvailability(windows: $windows) { id }
+}
+"""
+TIME_OFF = """
+mutation Off($from: DateTime!, $to: DateTime!) {
+  addTimeOff(startsAt: $from, endsAt: $to, reason: "conference") { id }
+}
+"""
+SLOTS = """
+query Slots($id: ID!, $from: DateTime!, $to: DateTime!) {
+  provider(id: $id) { availableSlots(from: $from, to: $to) { startsAt } }
+}
+"""
+
+
+async def test_what_is_given_changes_and_what_is_left_out_stays(execute):
+    provider = await make_provider(name="Before", credentials="LCSW")
+    aetna = await models.InsurancePlan.create(name="Aetna Open Access", payer="Aetna")
+
+    result = await execute(
+        UPDATE,
+        {
+            "input": {
+                "specialties": ["Grief", "grief", "Anxiety"],
+                "licensedStates": ["ny", "NJ"],
+                "insurancePlanIds": [gid("InsurancePlan", aetna.id)],
+                "offices": [{"label": "Main", "address": "1 Main St", "state": "NY"}],
+            }
+        },
+        provider.user,
+    )
+
+    profile = result.data["updateProviderProfile"]
+    assert profile["name"] == "Before"
+    assert profile["credentials"] == "LCSW"
+    assert profile["specialties"] == ["Grief", "Anxiety"]
+    assert profile["licensedStates"] == ["NY", "NJ"]
+    assert profile["insurancePlans"] == [{"name": "Aetna Open Access"}]
+    assert profile["offices"] == [{"label": "Main", "state": "NY"}]
+    tags = await models.ProviderTag.filter(provider=provider, kind="state")
+    assert sorted(t.value for t in tags) == ["NJ", "NY"]
+
+
+async def test_invalid_profile_changes_nothing(execute):
+    provider = await make_provider(name="Kept")
+
+    results = [
+        await execute(
+            UPDATE, {"input": {"name": "New", "timezone": "Mars/Base"}}, provider.user
+        ),
+        await execute(
+            UPDATE, {"input": {"name": "New", "bookingHorizonDays": 400}}, provider.user
+        ),
+        await execute(UPDATE, {"input": {"licensedStates": ["ZZ"]}}, provider.user),
+        await execute(
+            UPDATE,
+            {"input": {"insurancePlanIds": [gid("InsurancePlan", 9)]}},
+            provider.user,
+        ),
+    ]
+
+    assert [r.code for r in results] == [
+        "BAD_USER_INPUT",
+        "BAD_USER_INPUT",
+        "BAD_USER_INPUT",
+        "NOT_FOUND",
+    ]
+    stored = await models.Provider.get(id=provider.id)
+    assert (stored.name, stored.timezone, stored.licensed_states) == (
+        "Kept",
+        "America/New_York",
+        ["NY"],
+    )
+
+
+async def test_only_providers_edit_a_profile(execute):
+    client = await make_user()
+
+    anonymous = await execute(UPDATE, {"input": {"name": "x"}})
+    as_client = await execute(UPDATE, {"input": {"name": "x"}}, client)
+
+    assert anonymous.code == "UNAUTHENTICATED"
+    assert as_client.code == "FORBIDDEN"
+
+
+async def test_window_ending_at_midnight_is_accepted(execute):
+    provider = await make_provider(windows=[])
+
+    result = await execute(
+        SET_WINDOWS,
+        {"windows": [{"weekday": 3, "start": "21:00", "end": "24:00"}]},
+        provider.user,
+    )
+
+    assert result.errors == []
+    window = await models.AvailabilityWindow.get(provider=provider)
+    assert (window.weekday, window.start_minute, window.end_minute) == (3, 1260, 1440)
+
+
+async def test_a_window_that_ends_before_it_starts_is_refused_and_nothing_changes(
+    execute,
+):
+    provider = await make_provider(windows=[(1, 540, 1020)])
+
+    results = [
+        await execute(
+            SET_WINDOWS,
+            {"windows": [{"weekday": 1, "start": "17:00", "end": "09:00"}]},
+            provider.user,
+        ),
+        await execute(
+            SET_WINDOWS,
+            {"windows": [{"weekday": 8, "start": "09:00", "end": "10:00"}]},
+            provider.user,
+        ),
+        await execute(
+            SET_WINDOWS,
+            {"windows": [{"weekday": 1, "start": "9am", "end": "10:00"}]},
+            provider.user,
+        ),
+    ]
+
+    assert [r.code for r in results] == ["BAD_USER_INPUT"] * 3
+    windows = await models.AvailabilityWindow.filter(provider=provider)
+    assert [(w.start_minute, w.end_minute) for w in windows] == [(540, 1020)]
+
+
+async def test_time_off_removes_open_times(execute, now):
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider()
+    variables = {
+        "id": gid("Provider", provider.id),
+        "from": "2027-06-15T00:00:00Z",
+        "to": "2027-06-16T00:00:00Z",
+    }
+
+    before = await execute(SLOTS, variables)
+    await execute(
+        TIME_OFF,
+        {"from": "2027-06-15T00:00:00Z", "to": "2027-06-16T00:00:00Z"},
+        provider.user,
+    )
+    after = await execute(SLOTS, variables)
+
+    assert before.data["provider"]["availableSlots"]
+    assert after.data["provider"]["availableSlots"] == []
+
+
+async def test_time_off_that_ends_before_it_starts_is_refused(execute, now):
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider()
+
+    result = await execute(
+        TIME_OFF,
+        {"from": "2027-06-16T00:00:00Z", "to": "2027-06-15T00:00:00Z"},
+        provider.user,
+    )
+
+    assert result.code == "BAD_USER_INPUT"
+    assert await models.TimeOff.all().count() == 0

@@ -1,0 +1,86 @@
+"""The HTTP transport: tokens, log-out, health, GraphiQL, codes for bad documents."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from app import create_app
+
+SIGN_UP = """
+mutation { signUp(input: {email: "h@example.test", password: "long enough",
+  name: "Hana", role: CLIENT, timezone: "Europe/Berlin"}) { token } }
+"""
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    # The suite's fixtures own the database and broker, so no lifespan here.
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        yield client
+
+
+async def post(http: httpx.AsyncClient, query: str, token: str | None = None, **kw):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return await http.post("/graphql", json={"query": query, **kw}, headers=headers)
+
+
+async def test_a_token_works_until_log_out(http):
+    token = (await post(http, SIGN_UP)).json()["data"]["signUp"]["token"]
+
+    before = await post(http, "{ viewer { user { name } } }", token)
+    await post(http, "mutation { logOut }", token)
+    after = await post(http, "{ viewer { user { name } } }", token)
+
+    assert before.json()["data"]["viewer"]["user"]["name"] == "Hana"
+    assert after.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_malformed_token_is_unauthenticated_not_anonymous(http):
+    response = await post(http, "{ viewer { user { name } } }", "not-a-token")
+
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_documents_that_do_not_parse_or_validate_get_apollo_codes(http):
+    broken = await post(http, "{ providers(")
+    unknown = await post(http, "{ noSuchField }")
+
+    assert broken.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+    assert (
+        unknown.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    )
+
+
+async def test_a_variable_that_cannot_be_coerced_is_bad_user_input(http):
+    response = await post(
+        http,
+        "query($at: DateTime!) { providers(filter: {availableFrom: $at, "
+        "availableTo: $at}) { edges { cursor } } }",
+        variables={"at": "2027-03-15T09:00:00"},
+    )
+
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_queries_work_over_get(http):
+    response = await http.get("/graphql", params={"query": "{ insurancePlans { id } }"})
+
+    assert response.status_code == 200
+    assert response.json() == {"data": {"insurancePlans": []}}
+
+
+async def test_graphiql_is_served_from_our_own_assets(http):
+    response = await http.get("/graphql", headers={"accept": "text/html"})
+
+    assert response.status_code == 200
+    assert "/static/graphiql/" in response.text
+    assert "unpkg.com" not in response.text
+
+
+async def test_health_and_readiness(http):
+    assert (await http.get("/healthz")).status_code == 200
+    ready = await http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["database"] is True
