@@ -142,15 +142,15 @@ async def sign_up(
                 timezone=timezone,
             )
             if role == models.Role.PROVIDER:
-                await models.Provider.create(
+                # Imported here: resolvers.providers imports this module.
+                from resolvers.providers import sync_tags
+
+                provider = await models.Provider.create(
                     user=user,
                     name=name,
                     timezone=timezone,
                     formats=[models.AppointmentFormat.VIDEO.value],
                 )
-                from resolvers.providers import sync_tags
-
-                provider = await models.Provider.get(user=user)
                 await sync_tags(provider)
     except IntegrityError:
         raise Conflict("An account with that email already exists.") from None
