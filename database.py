@@ -40,7 +40,9 @@ async def open_database(database_url: str | None = None) -> None:
 
 
 async def close_database() -> None:
-    await connections.close_all()
+    # close_all() would leave the global context set, so a later init in
+    # this process (tests, tools) would be refused.
+    await Tortoise.close_connections()
 
 
 def is_postgres() -> bool:

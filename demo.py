@@ -93,6 +93,8 @@ _PLAN_WEIGHTS: dict[str, int] = {
 
 @dataclass(frozen=True)
 class _State:
+    """A state the directory spans: its zone, share of providers and cities."""
+
     code: str
     timezone: str
     weight: int
@@ -101,6 +103,7 @@ class _State:
 
 
 def _state(code: str, tz: str, weight: int, cities: str, neighbors: str) -> _State:
+    """A _State from compact strings: 'A|B' cities, space-separated neighbors."""
     return _State(code, tz, weight, tuple(cities.split("|")), tuple(neighbors.split()))
 
 
@@ -221,7 +224,9 @@ _IN_PERSON = "IN_PERSON"
 _FORMAT_CHOICES = ([_VIDEO], [_VIDEO], [_IN_PERSON], [_VIDEO, _IN_PERSON],
                    [_VIDEO, _IN_PERSON])
 _HORIZONS = (60, 60, 90, 90, 120, 120, 180, 180, 270, 365)
-_LONG_HORIZONS = (120, 180, 180, 270, 365)
+# The next DST change can be ~240 days out, and scripts/first_booking.py needs
+# someone in New York whose horizon passes it by a week, whatever the date.
+_LONG_HORIZONS = (270, 365)
 # How many NY providers are guaranteed to be bookable far ahead with Aetna.
 _FEATURED_NY = 5
 
@@ -275,6 +280,7 @@ def _join(items: Sequence[str]) -> str:
 
 
 def _slug(text: str) -> str:
+    """Lower-case ASCII letters only, for email local parts."""
     return re.sub(r"[^a-z]", "", text.lower())
 
 
@@ -292,21 +298,31 @@ def _weighted_sample(
 
 
 def _windows(
-    rng: random.Random, formats: list[str]
+    rng: random.Random, formats: list[str], office_hours: bool
 ) -> list[tuple[int, int, int, list[str] | None]]:
     """3–5 weekly windows on distinct days, local wall-clock minutes."""
     count = rng.randint(3, 5)
-    weekdays = sorted(rng.sample([1, 2, 3, 4, 5], min(count, 5)))
-    if count >= 4 and rng.random() < 0.3:
-        # Some providers trade a weekday for a Saturday or Sunday block.
-        weekdays[rng.randrange(len(weekdays))] = rng.choice([6, 7])
-        weekdays = sorted(set(weekdays))
+    if office_hours:
+        # Weekdays only, daytime windows open at 09:00, one of them early in the
+        # week (Mon–Wed) and one late (Thu–Fri): both sides of a DST weekend.
+        anchors = [rng.choice([1, 2, 3]), rng.choice([4, 5])]
+        others = [d for d in range(1, 6) if d not in anchors]
+        weekdays = sorted(anchors + rng.sample(others, count - 2))
+    else:
+        anchors = []
+        weekdays = sorted(rng.sample([1, 2, 3, 4, 5], count))
+        if count >= 4 and rng.random() < 0.3:
+            # Some providers trade a weekday for a Saturday or Sunday block.
+            weekdays[rng.randrange(len(weekdays))] = rng.choice([6, 7])
+            weekdays = sorted(set(weekdays))
     both = len(formats) == 2
     result: list[tuple[int, int, int, list[str] | None]] = []
     for day in weekdays:
         roll = rng.random()
         if day >= 6:
             start, end = 600, 840  # 10:00–14:00
+        elif day in anchors or (office_hours and roll < 0.6):
+            start, end = rng.choice([(540, 1020), (540, 1020), (540, 900)])
         elif roll < 0.45:
             start, end = 540, 1020  # 9:00–17:00
         elif roll < 0.6:
@@ -318,12 +334,12 @@ def _windows(
         else:
             start, end = 1200, 1440  # 20:00–24:00, late-night telehealth
         window_formats: list[str] | None = None
+        if formats == [_IN_PERSON] and start >= 1200:
+            start, end = 1020, 1260  # nobody keeps an office open until midnight
         if both and start >= 1020:
             window_formats = [_VIDEO]  # evenings are video-only: the office is shut
         elif both and rng.random() < 0.2:
             window_formats = [_IN_PERSON]
-        elif not both and start >= 1200 and formats == [_IN_PERSON]:
-            start, end = 1020, 1260  # nobody runs an office until midnight
         result.append((day, start, end, window_formats))
     return result
 
@@ -381,6 +397,7 @@ def _bio(
 
 
 def _office_address(fake: Faker, rng: random.Random, city: str, state: str) -> str:
+    """A street address with a suite, in the given city and state."""
     # Faker's building numbers can start with 0 ("018"); real ones don't.
     street = f"{int(fake.building_number())} {fake.street_name()}"
     return (
@@ -452,6 +469,20 @@ def _provider_seeds(count: int, seed: int) -> list[_Seed]:
                 offices.append(("Downtown", _office_address(fake, rng, downtown, home)))
 
         horizon = rng.choice(_LONG_HORIZONS if featured else _HORIZONS)
+        accepting = featured or rng.random() < 0.85
+        plans = _plans_for(
+            rng, licensed, ("Aetna Choice POS II",) if featured else ()
+        )
+        # scripts/first_booking.py books the first (by name) New York provider
+        # who accepts Aetna Choice POS II and prints the earliest wall-clock
+        # time open on both sides of a DST change; give that whole group
+        # ordinary 09:00 office hours so the answer is always 09:00.
+        office_hours = (
+            state.timezone == "America/New_York"
+            and "NY" in licensed
+            and accepting
+            and "Aetna Choice POS II" in plans
+        )
         profile: dict[str, Any] = {
             "name": name,
             "credentials": credentials,
@@ -464,7 +495,7 @@ def _provider_seeds(count: int, seed: int) -> list[_Seed]:
             "languages": languages,
             "licensed_states": licensed,
             "formats": formats,
-            "accepting_new_clients": featured or rng.random() < 0.85,
+            "accepting_new_clients": accepting,
             "first_appointment": first,
             "intro_call_minutes": intro_minutes,
             "session_minutes": rng.choice([45, 50, 53, 60]),
@@ -488,10 +519,8 @@ def _provider_seeds(count: int, seed: int) -> list[_Seed]:
                 timezone=state.timezone,
                 provider=profile,
                 offices=[(label, addr, home) for label, addr in offices],
-                windows=_windows(rng, formats),
-                plans=_plans_for(
-                    rng, licensed, ("Aetna Choice POS II",) if featured else ()
-                ),
+                windows=_windows(rng, formats, office_hours),
+                plans=plans,
             )
         )
     return seeds
@@ -661,8 +690,8 @@ async def seed_demo_data(*, providers: int = 240, seed: int = 7) -> bool:
                 return False
             await _write(conn, seeds, password_hash)
     except IntegrityError:
-        # A concurrent seeder committed the same demo emails first; that one
-        # rolled forward, ours rolled back, and the database is seeded.
+        # A concurrent seeder committed the same demo emails first: ours rolled
+        # back and theirs stands, so the database is seeded all the same.
         if await User.filter(email=DEMO_CLIENT_EMAIL).exists():
             return False
         raise
@@ -674,7 +703,9 @@ async def create_staff(
 ) -> int:
     """Create a STAFF user with an argon2 password hash and return its id."""
     email = email.strip().lower()
-    if "@" not in email:
+    local, at, domain = email.partition("@")
+    # The same shape sign-up accepts (resolvers.auth.normalise_email).
+    if not at or not local or "." not in domain or len(email) > 254:
         raise ValueError(f"not an email address: {email!r}")
     if not password:
         raise ValueError("password must not be empty")

@@ -1,14 +1,11 @@
 """Tests for the demo-data seeder and the create_staff helper."""
 
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher
-from tortoise import Tortoise
 
-import database
 import demo
 from models import (
     AvailabilityWindow,
@@ -22,22 +19,14 @@ from models import (
     User,
 )
 
-# Small directories keep the suite quick; the default size gets one test.
+# Small directories keep the suite quick; the default size gets its own tests.
 SMALL = 60
+# The conftest `db` fixture (an emptied shared database) is added to every async
+# test by its collection hook, so the tests here take it rather than open their own.
 
 
 @pytest.fixture
-async def fresh_db(tmp_path) -> AsyncIterator[None]:
-    """Tortoise on a brand-new SQLite file, closed afterwards."""
-    await database.open_database(f"sqlite://{tmp_path}/demo.db")
-    yield
-    # Not connections.close_all(): that leaves tortoise 1.1's global context
-    # set, and the next Tortoise.init() in this process then refuses to run.
-    await Tortoise.close_connections()
-
-
-@pytest.fixture
-async def seeded(fresh_db: None) -> None:
+async def seeded(db: None) -> None:
     """A database holding the default-size demo directory."""
     assert await demo.seed_demo_data() is True
 
@@ -163,7 +152,27 @@ async def test_ny_provider_bookable_far_ahead_with_aetna(seeded: None) -> None:
     assert len(others) >= 3
 
 
-async def test_second_seed_returns_false_and_adds_nothing(fresh_db: None) -> None:
+async def test_first_booking_cohort_keeps_office_hours(seeded: None) -> None:
+    # scripts/first_booking.py picks the first such provider by name and
+    # expects 09:00 to be the earliest time open on both sides of a DST change.
+    cohort = await Provider.filter(
+        timezone="America/New_York",
+        tags__kind=TagKind.STATE,
+        tags__folded="ny",
+        accepting_new_clients=True,
+        plans__name="Aetna Choice POS II",
+    ).distinct()
+    assert len(cohort) >= 5
+    # Someone reaches the next DST change plus a week whatever today's date.
+    assert max(p.booking_horizon_days for p in cohort) >= 250
+    for provider in cohort:
+        windows = await AvailabilityWindow.filter(provider_id=provider.id)
+        assert all(w.weekday <= 5 and w.start_minute >= 540 for w in windows)
+        opens_at_nine = {w.weekday for w in windows if w.start_minute == 540}
+        assert opens_at_nine & {1, 2, 3} and opens_at_nine & {4, 5}, provider.name
+
+
+async def test_second_seed_returns_false_and_adds_nothing(db: None) -> None:
     assert await demo.seed_demo_data(providers=SMALL) is True
     counts = [
         await model.all().count()
@@ -177,7 +186,7 @@ async def test_second_seed_returns_false_and_adds_nothing(fresh_db: None) -> Non
     ]
 
 
-async def test_any_user_blocks_seeding(fresh_db: None) -> None:
+async def test_any_user_blocks_seeding(db: None) -> None:
     await demo.create_staff("admin@example.org", "Admin", "s3cret-pass")
     assert await demo.seed_demo_data(providers=SMALL) is False
     assert await User.all().count() == 1
@@ -185,7 +194,7 @@ async def test_any_user_blocks_seeding(fresh_db: None) -> None:
 
 
 async def test_crash_leaves_database_empty(
-    fresh_db: None, monkeypatch: pytest.MonkeyPatch
+    db: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated crash")
@@ -200,7 +209,7 @@ async def test_crash_leaves_database_empty(
     assert await demo.seed_demo_data(providers=SMALL) is True
 
 
-async def test_same_seed_same_directory() -> None:
+def test_same_seed_same_directory() -> None:
     first = demo._provider_seeds(SMALL, seed=11)
     again = demo._provider_seeds(SMALL, seed=11)
     other = demo._provider_seeds(SMALL, seed=12)
@@ -209,7 +218,7 @@ async def test_same_seed_same_directory() -> None:
     assert len({s.email for s in first}) == SMALL
 
 
-async def test_create_staff(fresh_db: None) -> None:
+async def test_create_staff(db: None) -> None:
     user_id = await demo.create_staff(
         "  Ops@Example.org ", "Pat Ops", "correct horse", timezone="America/Chicago"
     )
