@@ -8,6 +8,7 @@ from datetime import datetime
 import clock
 import models
 from resolvers.availability_engine import (
+    MAX_BUFFER,
     OpenSlot,
     Window,
     is_open_slot,
@@ -117,8 +118,8 @@ async def fresh_calendar(provider: models.Provider) -> Calendar:
     busy = await models.Appointment.filter(
         provider_id=provider.id,
         status=models.AppointmentStatus.BOOKED,
-        blocked_until__gt=now,
-    ).values_list("starts_at", "blocked_until")
+        ends_at__gt=now - MAX_BUFFER,
+    ).values_list("starts_at", "ends_at")
     time_off = await models.TimeOff.filter(
         provider_id=provider.id, ends_at__gt=now
     ).values_list("starts_at", "ends_at")

@@ -11,9 +11,20 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["OpenSlot", "Window", "is_open_slot", "iter_open_slots", "parse_wall_time"]
+__all__ = [
+    "MAX_BUFFER",
+    "MAX_BUFFER_MINUTES",
+    "OpenSlot",
+    "Window",
+    "is_open_slot",
+    "iter_open_slots",
+    "parse_wall_time",
+]
 
 _MINUTES_PER_DAY = 1440
+# The longest buffer a provider may keep after an appointment.
+MAX_BUFFER_MINUTES = 240
+MAX_BUFFER = timedelta(minutes=MAX_BUFFER_MINUTES)
 _ONE_DAY = timedelta(days=1)
 # ASCII digits only: \d would also accept e.g. Arabic-Indic digits.
 _WALL_TIME = re.compile(r"([0-9]{2}):([0-9]{2})")

@@ -10,6 +10,7 @@ from tortoise.models import Model
 
 import clock
 import models
+from resolvers.availability_engine import MAX_BUFFER
 
 M = TypeVar("M", bound=Model)
 
@@ -70,15 +71,15 @@ async def _windows_by_provider(
 
 
 async def _upcoming_busy(keys: list[int]) -> list[list[tuple[datetime, datetime]]]:
-    """Booked spans (with buffer) that can still block a future slot."""
+    """Booked spans that, with the buffer, can still block a future slot."""
     rows = await models.Appointment.filter(
         provider_id__in=keys,
         status=models.AppointmentStatus.BOOKED,
-        blocked_until__gt=clock.now(),
-    ).values_list("provider_id", "starts_at", "blocked_until")
+        ends_at__gt=clock.now() - MAX_BUFFER,
+    ).values_list("provider_id", "starts_at", "ends_at")
     groups: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for provider_id, starts_at, blocked_until in rows:
-        groups[provider_id].append((starts_at, blocked_until))
+    for provider_id, starts_at, ends_at in rows:
+        groups[provider_id].append((starts_at, ends_at))
     return [groups.get(key, []) for key in keys]
 
 

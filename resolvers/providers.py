@@ -13,7 +13,7 @@ import clock
 import models
 from resolvers.auth import check_timezone
 from resolvers.availability import load_calendar, offer_for
-from resolvers.availability_engine import parse_wall_time
+from resolvers.availability_engine import MAX_BUFFER_MINUTES, parse_wall_time
 from schema.context import Context
 from schema.errors import BadUserInput, NotFound
 from schema.ids import parse_int_id, require_int_id
@@ -258,7 +258,9 @@ async def update_profile(ctx: Context, changes: dict[str, Any]) -> models.Provid
             case "timezone":
                 updates[key] = check_timezone(value)
             case "buffer_minutes":
-                updates[key] = _bounded("bufferMinutes", value, 0, 240)
+                updates[key] = _bounded(
+                    "bufferMinutes", value, 0, MAX_BUFFER_MINUTES
+                )
             case "minimum_notice_hours":
                 updates[key] = _bounded("minimumNoticeHours", value, 0, 24 * 30)
             case "booking_horizon_days":

@@ -310,3 +310,34 @@ async def test_booked_time_disappears_from_open_times(execute, now):
     starts = [s["startsAt"] for s in slots.data["provider"]["availableSlots"]]
     assert "2027-06-15T14:00:00Z" not in starts
     assert iso(utc(2027, 6, 15, 14, 30)) in starts
+
+
+async def test_buffer_after_a_booking_is_kept_once_not_twice(execute, now):
+    # 50-minute sessions, 10-minute buffer, 30-minute step: after a booking at
+    # 10:00–10:50 New York, 10:30 is taken and 11:00 is open again.
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider(
+        first_appointment="SESSION", buffer_minutes=10, slot_step_minutes=30
+    )
+    first, second, third = await make_user(), await make_user(), await make_user()
+    await execute(BOOK, booking(provider, "2027-06-15T14:00:00Z", "VIDEO"), first)
+
+    slots = await execute(
+        SLOTS,
+        {
+            "id": gid("Provider", provider.id),
+            "from": "2027-06-15T14:00:00Z",
+            "to": "2027-06-15T16:00:00Z",
+        },
+    )
+    too_close = await execute(
+        BOOK, booking(provider, "2027-06-15T14:30:00Z", "VIDEO"), second
+    )
+    after_buffer = await execute(
+        BOOK, booking(provider, "2027-06-15T15:00:00Z", "VIDEO"), third
+    )
+
+    starts = [s["startsAt"] for s in slots.data["provider"]["availableSlots"]]
+    assert starts[0] == "2027-06-15T15:00:00Z"
+    assert too_close.code == "SLOT_UNAVAILABLE"
+    assert after_buffer.errors == []
