@@ -11,7 +11,7 @@ import clock
 import models
 from resolvers.visibility import is_thread_participant
 from schema.context import Context
-from schema.errors import BadUserInput, Forbidden, NotFound
+from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from schema.ids import parse_int_id, require_int_id
 from schema.pagination import Connection, connection, decode_cursor, page_size
 
@@ -113,7 +113,9 @@ async def list_threads(
         try:
             at = datetime.fromisoformat(at)
         except (TypeError, ValueError):
-            raise BadUserInput(f"expected a cursor from this API, got {after!r}") from None
+            raise BadUserInput(
+                f"expected a cursor from this API, got {after!r}"
+            ) from None
         query = query.filter(
             Q(last_activity_at__lt=at) | (Q(last_activity_at=at) & Q(id__lt=thread_id))
         )
@@ -147,7 +149,7 @@ async def send_message(
             raise BadUserInput("expected a clientMessageId of 1 to 200 characters")
         earlier = await _by_client_message_id(sender.id, client_message_id)
         if earlier is not None:
-            return earlier, thread, False
+            return _same_thread(earlier, thread), thread, False
 
     now = clock.now()
     try:
@@ -174,10 +176,20 @@ async def send_message(
         earlier = await _by_client_message_id(sender.id, client_message_id)
         if earlier is None:
             raise
-        return earlier, thread, False
+        return _same_thread(earlier, thread), thread, False
 
     logger.info("Sent message_id=%s thread_id=%s", message.id, locked.id)
     return message, locked, True
+
+
+def _same_thread(
+    earlier: models.Message, thread: models.MessageThread
+) -> models.Message:
+    # A retry returns what it stored; the same id sent to another thread is a
+    # client bug, and answering with the other thread's message would hide it.
+    if earlier.thread_id != thread.id:
+        raise Conflict("That clientMessageId was already used in another thread.")
+    return earlier
 
 
 async def _by_client_message_id(

@@ -2,7 +2,7 @@
 
 import strawberry
 
-from resolvers import threads
+from resolvers import threads, throttles
 from schema.context import Info
 from schema.inputs import SendMessageInput
 from resolvers.visibility import provider_user_id
@@ -24,6 +24,7 @@ class MessagingMutation:
         description="1 to 5,000 characters; a repeated clientMessageId stores one."
     )
     async def send_message(self, info: Info, input: SendMessageInput) -> Message:
+        await throttles.check_send_message(info.context)
         message, thread, is_new = await threads.send_message(
             info.context,
             input.thread_id,

@@ -1,4 +1,8 @@
-"""Subscription streams: listen first, then replay, so nothing falls between."""
+"""Subscription streams: check access first, listen, then replay, then go live.
+
+Each function here checks on subscribe (raising FORBIDDEN, NOT_FOUND or
+UNAUTHENTICATED before anything flows) and returns the stream to iterate.
+"""
 
 import logging
 from collections.abc import AsyncIterator
@@ -32,18 +36,22 @@ REPLAY_BATCH = 200
 RESYNC = "resync"
 
 
-def _after_seq(cursor: str, thread_id: int) -> int:
+def _after_seq(cursor: str, thread: models.MessageThread) -> int:
     tag, cursor_thread, seq = decode_cursor(cursor, 3)
-    if tag != "m" or cursor_thread != thread_id or not isinstance(seq, int):
+    if tag != "m" or cursor_thread != thread.id or not isinstance(seq, int):
         raise BadUserInput("expected a message cursor from this thread")
+    if not 0 <= seq <= thread.last_seq:
+        raise BadUserInput("expected the cursor of a message in this thread")
     return seq
 
 
 async def _stored_after(thread_id: int, seq: int) -> AsyncIterator[models.Message]:
     while True:
-        batch = await models.Message.filter(thread_id=thread_id, seq__gt=seq).order_by(
-            "seq"
-        ).limit(REPLAY_BATCH)
+        batch = (
+            await models.Message.filter(thread_id=thread_id, seq__gt=seq)
+            .order_by("seq")
+            .limit(REPLAY_BATCH)
+        )
         for row in batch:
             seq = row.seq
             yield row
@@ -55,32 +63,42 @@ async def message_added(
     ctx: Context, thread_id: str, after: str | None
 ) -> AsyncIterator[Message]:
     thread = await load_thread(ctx, thread_id)
-    delivered = _after_seq(after, thread.id) if after else None
+    delivered = _after_seq(after, thread) if after else None
+    return _messages(ctx, thread.id, delivered)
 
-    async with listen(thread_channel(thread.id)) as events:
+
+async def _messages(
+    ctx: Context, thread_id: int, delivered: int | None
+) -> AsyncIterator[Message]:
+    async with listen(thread_channel(thread_id)) as events:
         # Subscribed before reading, so a message committed in between is seen
         # either in the replay or live, and the sequence drops the duplicate.
         if delivered is None:
-            fresh = await models.MessageThread.get(id=thread.id)
+            fresh = await models.MessageThread.get(id=thread_id)
             delivered = fresh.last_seq
-        async for row in _stored_after(thread.id, delivered):
+        async for row in _stored_after(thread_id, delivered):
             delivered = row.seq
             yield Message.from_row(row)
 
         async for event in events:
             if event.get("kind") != RESYNC and event.get("seq", 0) <= delivered:
                 continue
-            # A live event past the next number, or a broker that came back,
-            # means something may have been missed: the database has it all.
+            # Read from the database rather than trusting the event: it also
+            # fills a gap (an event lost, or overtaken by a later one), and
+            # after a broker outage it brings everything that was missed.
             ctx.fresh_loaders()
-            async for row in _stored_after(thread.id, delivered):
+            async for row in _stored_after(thread_id, delivered):
                 delivered = row.seq
                 yield Message.from_row(row)
 
 
 async def inbox_updated(ctx: Context) -> AsyncIterator[MessageThread]:
     viewer = ctx.require_viewer()
-    async with listen(user_channel(viewer.id)) as events:
+    return _inbox(ctx, viewer.id)
+
+
+async def _inbox(ctx: Context, user_id: int) -> AsyncIterator[MessageThread]:
+    async with listen(user_channel(user_id)) as events:
         async for event in events:
             if event.get("kind") != "inbox":
                 continue
@@ -92,7 +110,11 @@ async def inbox_updated(ctx: Context) -> AsyncIterator[MessageThread]:
 
 async def schedule_changed(ctx: Context) -> AsyncIterator[AppointmentEvent]:
     viewer = ctx.require_viewer()
-    async with listen(user_channel(viewer.id)) as events:
+    return _schedule(ctx, viewer.id)
+
+
+async def _schedule(ctx: Context, user_id: int) -> AsyncIterator[AppointmentEvent]:
+    async with listen(user_channel(user_id)) as events:
         async for event in events:
             if event.get("kind") != "schedule":
                 continue
@@ -111,11 +133,16 @@ async def availability_changed(
     ctx: Context, provider_id: str
 ) -> AsyncIterator[Provider]:
     provider = await require_provider(provider_id)
-    async with listen(provider_availability_channel(provider.id)) as events:
+    return _availability(ctx, provider.id)
+
+
+async def _availability(ctx: Context, provider_id: int) -> AsyncIterator[Provider]:
+    async with listen(provider_availability_channel(provider_id)) as events:
         async for event in events:
+            # A resync may hide a change made during a broker outage.
             if event.get("kind") not in ("availability", RESYNC):
                 continue
             ctx.fresh_loaders()
-            row = await models.Provider.filter(id=provider.id).first()
+            row = await models.Provider.filter(id=provider_id).first()
             if row is not None:
                 yield Provider.from_row(row)

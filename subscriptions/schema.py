@@ -1,4 +1,10 @@
-"""The Subscription root: each checks access on subscribe, then streams."""
+"""The Subscription root: each checks access on subscribe, then streams.
+
+The resolvers are coroutines that return the stream rather than generators,
+so a refusal happens before anything flows: it reaches the client as the
+protocol's `error` message (FORBIDDEN, NOT_FOUND, UNAUTHENTICATED), never as
+an event.
+"""
 
 from collections.abc import AsyncGenerator
 
@@ -20,15 +26,13 @@ class Subscription:
     async def message_added(
         self, info: Info, thread_id: strawberry.ID, after: str | None = None
     ) -> AsyncGenerator[Message, None]:
-        async for message in live.message_added(info.context, thread_id, after):
-            yield message
+        return await live.message_added(info.context, thread_id, after)
 
     @strawberry.subscription(
         description="A thread of the viewer's changed: a message, or read markers."
     )
     async def inbox_updated(self, info: Info) -> AsyncGenerator[MessageThread, None]:
-        async for thread in live.inbox_updated(info.context):
-            yield thread
+        return await live.inbox_updated(info.context)
 
     @strawberry.subscription(
         description="One event per change to an appointment of the viewer's."
@@ -36,8 +40,7 @@ class Subscription:
     async def schedule_changed(
         self, info: Info
     ) -> AsyncGenerator[AppointmentEvent, None]:
-        async for event in live.schedule_changed(info.context):
-            yield event
+        return await live.schedule_changed(info.context)
 
     @strawberry.subscription(
         description="The provider's open times changed. Public; never says who."
@@ -45,5 +48,4 @@ class Subscription:
     async def availability_changed(
         self, info: Info, provider_id: strawberry.ID
     ) -> AsyncGenerator[Provider, None]:
-        async for provider in live.availability_changed(info.context, provider_id):
-            yield provider
+        return await live.availability_changed(info.context, provider_id)

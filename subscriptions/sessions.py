@@ -45,9 +45,7 @@ def untrack(scope: dict[str, Any]) -> None:
     timer.cancel()
     sockets = _sockets.get(session_id)
     if sockets is not None:
-        sockets.difference_update(
-            s for s in list(sockets) if s.scope is scope
-        )
+        sockets.difference_update(s for s in list(sockets) if s.scope is scope)
         if not sockets:
             _sockets.pop(session_id, None)
 
@@ -70,7 +68,36 @@ async def announce_revoked(session_id: str) -> None:
 
 async def listen_for_revocations() -> None:
     """Runs for the life of the process (started in the app's lifespan)."""
-    async with listen(REVOKED_CHANNEL) as events:
-        async for event in events:
-            for socket in list(_sockets.get(event.get("session_id", ""), ())):
-                await _close(socket, "Logged out")
+    while True:
+        try:
+            async with listen(REVOKED_CHANNEL) as events:
+                async for event in events:
+                    await _on_revocation_event(event)
+        except Exception:
+            # Dying here would leave logged-out sockets open for good.
+            logger.exception("Revocation listener failed; restarting")
+            await asyncio.sleep(1)
+
+
+async def _on_revocation_event(event: dict[str, Any]) -> None:
+    if event.get("kind") == "resync":
+        await _close_ended_sessions()
+        return
+    for socket in list(_sockets.get(event.get("session_id", ""), ())):
+        await _close(socket, "Logged out")
+
+
+async def _close_ended_sessions() -> None:
+    # A logOut announced while the broker was down never arrived: ask the
+    # database about every session we hold a socket for.
+    from resolvers.auth import session_is_live
+
+    for session_id in list(_sockets):
+        try:
+            live = await session_is_live(session_id)
+        except Exception:
+            logger.warning("Session check failed", exc_info=True)
+            continue
+        if not live:
+            for socket in list(_sockets.get(session_id, ())):
+                await _close(socket, "Session ended")

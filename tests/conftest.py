@@ -17,6 +17,7 @@ from tortoise import connections
 import clock
 import database
 import models
+from resolvers import throttles
 from resolvers.auth import hash_password, issue_token
 from schema import build_schema
 from schema.context import Context
@@ -76,12 +77,19 @@ async def db(_database: None) -> AsyncIterator[None]:
     """An empty database for every test."""
     conn = connections.get("default")
     if uses_postgres():
-        await conn.execute_script(
-            f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"
-        )
+        # DELETE and a sequence reset take ~7 ms; TRUNCATE took ~300 ms a test.
+        resets = [
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 1, false)"
+            for table in TABLES
+            if table not in ("provider_plans", "sessions")
+        ]
+        deletes = [f"DELETE FROM {table}" for table in TABLES]
+        await conn.execute_script(";\n".join(deletes + resets))
     else:
         for table in TABLES:
             await conn.execute_script(f"DELETE FROM {table}")
+    # Ids start again at 1, so yesterday's user 1 must not own today's counts.
+    await throttles.reset()
     yield
 
 
@@ -207,3 +215,19 @@ def iso(instant: datetime) -> str:
 
 
 __all__ = ["gid", "iso", "make_provider", "make_user", "timedelta", "utc"]
+
+
+async def make_thread(
+    client: models.User | None = None, provider: models.Provider | None = None
+) -> models.MessageThread:
+    """The thread of a client and a provider (as their first booking opens it)."""
+    from resolvers.appointments import ensure_thread
+
+    client = client or await make_user()
+    provider = provider or await make_provider()
+    return await ensure_thread(client.id, provider.id)
+
+
+@pytest.fixture
+def thread_factory() -> Callable[..., Any]:
+    return make_thread

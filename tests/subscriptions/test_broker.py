@@ -1,0 +1,228 @@
+"""The broker: many subscribers at once, after-commit publishing, Redis faults."""
+
+import asyncio
+import logging
+
+import pytest
+from tortoise.transactions import in_transaction
+
+import models
+from subscriptions import broker, redis_backend
+from tests.conftest import gid, make_provider, make_thread, make_user
+from tests.subscriptions.support import until
+
+SEND = """
+mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { body } }
+"""
+
+
+async def listener(channel: str, received: list, ready: asyncio.Event | None = None):
+    async with broker.listen(channel) as events:
+        if ready is not None:
+            ready.set()
+        async for event in events:
+            received.append(event)
+
+
+async def stop(tasks: list[asyncio.Task]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_many_first_subscribers_of_a_channel_all_hear_it():
+    # given 50 subscribers joining a fresh channel at the same moment
+    before = broker.subscription_count()
+    inboxes: list[list] = [[] for _ in range(50)]
+    tasks = [asyncio.create_task(listener("test:many", inbox)) for inbox in inboxes]
+    await until(lambda: broker.subscription_count() == before + 50)
+
+    # when one event is published
+    await broker.publish("test:many", {"kind": "ping"})
+
+    # then every one receives it, and all leave cleanly
+    await until(lambda: all(inboxes))
+    assert [len(inbox) for inbox in inboxes] == [1] * 50
+    await stop(tasks)
+    assert broker.subscription_count() == before
+    assert all(not t.exception() for t in tasks if not t.cancelled())
+
+
+async def test_a_subscriber_leaving_does_not_deafen_the_others():
+    before = broker.subscription_count()
+    staying: list = []
+    stay = asyncio.create_task(listener("test:leave", staying))
+    leave = asyncio.create_task(listener("test:leave", []))
+    await until(lambda: broker.subscription_count() == before + 2)
+
+    await stop([leave])
+    await broker.publish("test:leave", {"kind": "ping"})
+
+    await until(lambda: staying)
+    await stop([stay])
+
+
+async def test_publishing_inside_a_transaction_is_refused_and_rolls_back():
+    # Subscribers would load the state from before the commit.
+    with pytest.raises(AssertionError, match="after the commit"):
+        async with in_transaction():
+            await models.User.filter(id=-1).update(name="x")
+            await broker.publish("test:tx", {"kind": "ping"})
+
+
+async def test_a_broken_publish_is_a_warning_never_an_error(monkeypatch, caplog):
+    async def down(channel: str, message: str) -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(broker.get_broadcast(), "publish", down)
+
+    with caplog.at_level(logging.WARNING, logger="subscriptions.broker"):
+        await broker.publish("test:down", {"kind": "ping"})
+
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING
+    assert "channel=test:down" in record.getMessage()
+
+
+# Our own redis-server from here on: these restart it.
+
+
+async def test_subscribe_returns_once_redis_has_confirmed_it(
+    own_redis_broker, redis_server
+):
+    ready = asyncio.Event()
+    task = asyncio.create_task(listener("test:confirmed", [], ready))
+
+    await asyncio.wait_for(ready.wait(), 5)
+
+    # No waiting: the SUBSCRIBE is already in force.
+    assert redis_server.numsub("test:confirmed") == 1
+    await stop([task])
+
+
+async def test_the_last_subscriber_leaving_unsubscribes_from_redis(
+    own_redis_broker, redis_server
+):
+    ready = [asyncio.Event() for _ in range(3)]
+    tasks = [asyncio.create_task(listener("test:unsub", [], event)) for event in ready]
+    for event in ready:
+        await asyncio.wait_for(event.wait(), 5)
+    assert redis_server.numsub("test:unsub") == 1
+
+    await stop(tasks[:2])
+    await asyncio.sleep(0.05)
+    assert redis_server.numsub("test:unsub") == 1
+    await stop(tasks[2:])
+
+    await until(lambda: redis_server.numsub("test:unsub") == 0, timeout=2)
+    assert own_redis_broker.backend.channels == frozenset()
+
+
+async def test_a_redis_restart_is_followed_by_a_resync_and_live_events(
+    own_redis_broker, redis_server
+):
+    # given a listener
+    received: list = []
+    ready = asyncio.Event()
+    task = asyncio.create_task(listener("test:restart", received, ready))
+    await asyncio.wait_for(ready.wait(), 5)
+    reconnects = redis_backend.reconnects_total
+
+    # when Redis goes away, a publish is attempted, and Redis comes back
+    redis_server.stop()
+    await until(lambda: not own_redis_broker.backend.is_connected)
+    assert not await broker.is_healthy()
+    await broker.publish("test:restart", {"kind": "lost"})
+    redis_server.start()
+    await until(broker.is_healthy, timeout=10)
+
+    # then the listener is told to resync, and hears what follows
+    await until(lambda: received == [{"kind": "resync"}])
+    assert redis_backend.reconnects_total == reconnects + 1
+    assert redis_server.numsub("test:restart") == 1
+    await broker.publish("test:restart", {"kind": "after"})
+    await until(lambda: received == [{"kind": "resync"}, {"kind": "after"}])
+    await stop([task])
+
+
+async def test_a_silently_dropped_connection_is_noticed_and_resynced(
+    own_redis_broker, redis_server
+):
+    received: list = []
+    ready = asyncio.Event()
+    task = asyncio.create_task(listener("test:dropped", received, ready))
+    await asyncio.wait_for(ready.wait(), 5)
+
+    await own_redis_broker.backend.drop_connection()
+
+    await until(lambda: received == [{"kind": "resync"}])
+    await broker.publish("test:dropped", {"kind": "after"})
+    await until(lambda: received[-1:] == [{"kind": "after"}])
+    await stop([task])
+
+
+async def test_during_an_outage_publish_fails_fast_and_subscribe_waits_for_redis(
+    own_redis_broker, redis_server, caplog
+):
+    # given Redis is gone
+    redis_server.stop()
+    await until(lambda: not own_redis_broker.backend.is_connected)
+
+    # when someone publishes and someone subscribes
+    with caplog.at_level(logging.WARNING, logger="subscriptions.broker"):
+        await asyncio.wait_for(broker.publish("test:outage", {"kind": "x"}), 2)
+    received: list = []
+    ready = asyncio.Event()
+    task = asyncio.create_task(listener("test:outage", received, ready))
+    await asyncio.wait_for(ready.wait(), 2)
+
+    # then the publish was logged and dropped, and the subscriber is resynced
+    # and live once Redis is back
+    assert "Publish failed channel=test:outage" in caplog.text
+    redis_server.start()
+    await until(lambda: received == [{"kind": "resync"}], timeout=10)
+    assert redis_server.numsub("test:outage") == 1
+    await broker.publish("test:outage", {"kind": "live"})
+    await until(lambda: received[-1:] == [{"kind": "live"}])
+    await stop([task])
+
+
+async def test_a_broker_that_starts_without_redis_connects_when_it_appears(
+    redis_server,
+):
+    redis_server.stop()
+    backend = redis_backend.RedisPubSubBackend(
+        redis_server.url, backoff_max=0.2, start_timeout=0.2
+    )
+    broadcast = broker.RapportBroadcast(backend)
+    await broadcast.connect()
+    try:
+        assert not await redis_backend.backend_is_healthy(broadcast)
+
+        redis_server.start()
+
+        await until(lambda: redis_backend.backend_is_healthy(broadcast), timeout=10)
+    finally:
+        await broadcast.disconnect()
+
+
+async def test_mutations_commit_while_redis_is_down(
+    own_redis_broker, redis_server, execute
+):
+    # given a thread, and Redis gone
+    client = await make_user()
+    thread = await make_thread(client, await make_provider())
+    redis_server.stop()
+    await until(lambda: not own_redis_broker.backend.is_connected)
+
+    # when a message is sent
+    result = await execute(
+        SEND,
+        {"input": {"threadId": gid("MessageThread", thread.id), "body": "still here"}},
+        client,
+    )
+
+    # then it is answered and stored; only its announcement was lost
+    assert result.errors == []
+    assert result.data["sendMessage"]["body"] == "still here"
+    assert await models.Message.filter(thread_id=thread.id).count() == 1
