@@ -16,6 +16,7 @@ __all__ = [
     "MAX_BUFFER_MINUTES",
     "OpenSlot",
     "Window",
+    "colliding_starts",
     "is_open_slot",
     "iter_open_slots",
     "parse_wall_time",
@@ -266,3 +267,18 @@ def is_open_slot(
     )
     slot = next(slots, None)
     return slot if slot is not None and slot.starts_at == start else None
+
+
+def colliding_starts(
+    spans: Sequence[tuple[datetime, datetime]],
+    busy: Sequence[tuple[datetime, datetime]],
+    buffer_minutes: int,
+) -> list[datetime]:
+    """Starts of `spans` that collide with `busy`, by the rule open times use."""
+    index = _IntervalIndex(busy)
+    pad = timedelta(minutes=buffer_minutes)
+    return [
+        start
+        for start, end in spans
+        if index.collides(_utc(start, "span start"), _utc(end, "span end"), pad)
+    ]

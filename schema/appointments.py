@@ -78,7 +78,7 @@ class AppointmentMutation:
         info: Info,
         id: strawberry.ID,
         reason: str | None = None,
-        scope: CancelScope = CancelScope.THIS,
+        scope: CancelScope | None = CancelScope.THIS,
     ) -> list[Appointment]:
         rows = await appointments.cancel_appointment(
             info.context, id, reason, scope == CancelScope.THIS_AND_FOLLOWING

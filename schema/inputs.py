@@ -130,6 +130,9 @@ class ScheduleAppointmentInput:
     duration_minutes: int | None = None
     format: AppointmentFormat
     recurrence: RecurrenceInput | None = None
+    office_label: str | None = strawberry.field(
+        default=None, description="IN_PERSON: which office (default: the first)."
+    )
 
 
 @strawberry.input

@@ -24,7 +24,7 @@ from schema.types import (
     Provider,
     User,
 )
-from settings import get_settings
+from resolvers.calendar_feed import calendar_url
 from subscriptions.sessions import announce_revoked
 
 
@@ -74,8 +74,7 @@ class Viewer:
         description="Private iCalendar feed of the viewer's appointments."
     )
     def calendar_url(self) -> str:
-        base = get_settings().public_base_url.rstrip("/")
-        return f"{base}/calendar/{self.row.calendar_secret}.ics"
+        return calendar_url(self.row.calendar_secret)
 
 
 @strawberry.type
