@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-import sys
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,7 +20,10 @@ from strawberry.exceptions import ConnectionRejectionError
 from tortoise import connections
 
 import database
+import observability
+from middleware import RequestMiddleware, StartupFailed
 from resolvers import auth
+from resolvers.calendar_feed import calendar_feed
 from schema import build_schema
 from schema.context import Context
 from schema.errors import Unauthenticated
@@ -101,6 +104,25 @@ def check_production(settings: Settings) -> None:
         logger.warning("SECRET_KEY is the development default: tokens are forgeable")
 
 
+async def open_database_at_start(settings: Settings) -> None:
+    """Connect and migrate, or stop start-up with a message a person can act on."""
+    timeout = settings.database_start_timeout_seconds
+    try:
+        if settings.uses_sqlite:
+            # tortoise waits forever on a SQLite file it cannot open; ask first.
+            path = settings.database_url.removeprefix("sqlite://").split("?")[0]
+            sqlite3.connect(path).close()
+        await asyncio.wait_for(database.open_database(settings.database_url), timeout)
+    except Exception as error:
+        reason = str(error).strip() or f"no answer within {timeout:g} seconds"
+        where = observability.describe_url(settings.database_url)
+        raise StartupFailed(
+            f"Cannot reach the database at {where} ({type(error).__name__}: "
+            f"{observability.scrub(reason)}). Check DATABASE_URL and that the "
+            "database is running; not starting without it."
+        ) from None
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     check_production(settings)
@@ -113,7 +135,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await database.open_database(settings.database_url)
+        await open_database_at_start(settings)
         if settings.seed_demo_data:
             from demo import seed_demo_data
 
@@ -133,9 +155,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        # The secret in the path is the credential: no Authorization header.
+        Route("/calendar/{secret}.ics", calendar_feed, methods=["GET"]),
         static_route(),
     ]
-    middleware = []
+    if settings.metrics_enabled:
+        routes.append(Route("/metrics", observability.metrics_endpoint))
+    middleware = [Middleware(RequestMiddleware, settings=settings)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -149,11 +175,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    # JSON or text, with request ids, secrets redacted (observability.py).
+    observability.configure_logging(settings)
 
 
 configure_logging(get_settings())

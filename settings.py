@@ -1,7 +1,10 @@
 """Configuration read from the environment (pydantic-settings)."""
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +31,14 @@ class Settings(BaseSettings):
     introspection: bool = True
     log_json: bool = False
     log_level: str = "INFO"
+    # One line per request from our middleware (request id, operation,
+    # duration); uvicorn's own access line is off unless asked for, and
+    # redacted either way.
+    access_log: bool = True
+    uvicorn_access_log: bool = False
+    metrics_enabled: bool = True
+    # How long start-up waits for the database before exiting non-zero.
+    database_start_timeout_seconds: float = 30.0
 
     # Security limits (API.md defaults).
     max_query_depth: int = 12
@@ -41,6 +52,8 @@ class Settings(BaseSettings):
     login_attempts_per_address: int = 50
     login_window_seconds: int = 300
     messages_per_minute: int = 60
+    # Addresses or networks (CIDR) of proxies allowed to name the client in
+    # X-Forwarded-For; anyone else's header is ignored.
     trusted_proxies: list[str] = Field(default_factory=list)
 
     @property
@@ -69,3 +82,19 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+@contextmanager
+def override_settings(**changes: Any) -> Iterator[Settings]:
+    """Change fields of the cached Settings for a block (tests, benchmarks)."""
+    settings = get_settings()
+    unknown = set(changes) - set(Settings.model_fields)
+    assert not unknown, f"expected Settings fields, got {sorted(unknown)}"
+    saved = {name: getattr(settings, name) for name in changes}
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    try:
+        yield settings
+    finally:
+        for name, value in saved.items():
+            setattr(settings, name, value)

@@ -2,25 +2,32 @@
 
 import logging
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 import strawberry
+from graphql import ASTValidationRule, GraphQLError, GraphQLSyntaxError
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError, GraphQLSyntaxError
+from starlette.requests import Request
 from strawberry.extensions import (
-    SchemaExtension,
-    MaxAliasesLimiter,
+    AddValidationRules,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.extensions.max_aliases import create_validator as alias_rule
+from strawberry.extensions.query_depth_limiter import (
+    create_validator as depth_rule,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
-from schema.errors import RapportError
+from observability import UNAVAILABLE_MESSAGE, OperationObserver, dependency_is_down
+from schema.errors import BadUserInput, RapportError
 from schema.scalars import SCALAR_OVERRIDES
 from settings import Settings, get_settings
 
@@ -37,6 +44,7 @@ def root_types() -> tuple[type, type, type, list[type]]:
     from schema.directory import DirectoryMutation, DirectoryQuery
     from schema.messaging import MessagingMutation, MessagingQuery
     from schema.nodes import NodeQuery
+    from schema.scheduling import SchedulingMutation
     from schema.types import (
         Appointment,
         InsurancePlan,
@@ -54,7 +62,13 @@ def root_types() -> tuple[type, type, type, list[type]]:
     )
     mutation = merge_types(
         "Mutation",
-        (AuthMutation, DirectoryMutation, AppointmentMutation, MessagingMutation),
+        (
+            AuthMutation,
+            DirectoryMutation,
+            AppointmentMutation,
+            SchedulingMutation,
+            MessagingMutation,
+        ),
     )
     nodes = [Provider, InsurancePlan, User, Appointment, MessageThread, Message]
     return query, mutation, Subscription, nodes
@@ -78,6 +92,11 @@ def classify(error: GraphQLError, execution_context: ExecutionContext | None) ->
         extensions["code"] = (
             "GRAPHQL_VALIDATION_FAILED" if limit else "GRAPHQL_PARSE_FAILED"
         )
+        if limit:
+            error.message = (
+                f"The document has more than {get_settings().max_tokens:,} tokens: "
+                "ask for fewer fields, or split it into several requests."
+            )
     elif error.path is None and (original is None or _is_input_error(original)):
         executed = execution_context is not None and execution_context.result
         # Errors without a field path that arise once execution starts are
@@ -86,6 +105,16 @@ def classify(error: GraphQLError, execution_context: ExecutionContext | None) ->
             extensions["code"] = "BAD_USER_INPUT"
         else:
             extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
+    elif original is not None and dependency_is_down(original):
+        # The database went away: /readyz says so; a traceback per request
+        # would bury the one line that matters.
+        logger.warning(
+            "Dependency unavailable path=%s error=%s",
+            ".".join(str(p) for p in error.path or ()),
+            type(original).__name__,
+        )
+        error.message = UNAVAILABLE_MESSAGE
+        extensions = {"code": "INTERNAL"}
     else:
         if original is not None:
             logger.error(
@@ -120,6 +149,26 @@ class AuthenticationGate(SchemaExtension):
         yield
 
 
+class SubscriptionsNeedAWebsocket(SchemaExtension):
+    """Over plain HTTP a subscription would run once as a query and fail inside."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        request = getattr(context.context, "request", None)
+        if (
+            isinstance(request, Request)
+            and context.operation_type == OperationType.SUBSCRIPTION
+        ):
+            error = BadUserInput(
+                "Subscriptions need a websocket: connect to /graphql with the "
+                "graphql-transport-ws protocol."
+            )
+            context.result = GraphQLExecutionResult(
+                data=None, errors=[GraphQLError(error.message, original_error=error)]
+            )
+        yield
+
+
 class RapportSchema(strawberry.Schema):
     def process_errors(
         self,
@@ -130,15 +179,33 @@ class RapportSchema(strawberry.Schema):
             classify(error, execution_context)
 
 
+@lru_cache(maxsize=16)
+def limit_rules(max_depth: int, max_aliases: int) -> list[type[ASTValidationRule]]:
+    """The depth and alias rules, one class per limit value.
+
+    QueryDepthLimiter and MaxAliasesLimiter make new rule classes per
+    instance, which changes ValidationCache's key on every request: it would
+    never hit. Made once per value, the cache works and settings still apply.
+    """
+    return [
+        depth_rule(max_depth, should_ignore=None),
+        alias_rule(max_aliases),
+    ]
+
+
 def build_schema(settings: Settings | None = None) -> RapportSchema:
     settings = settings or get_settings()
     extensions: list[Any] = [
+        # First, so its timing and outcome cover every other extension.
+        OperationObserver,
         AuthenticationGate,
+        SubscriptionsNeedAWebsocket,
         # Both caches live at module level, so factories still share them.
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(
+            limit_rules(settings.max_query_depth, settings.max_aliases)
+        ),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
     ]
     if not settings.introspection:
