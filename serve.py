@@ -32,8 +32,11 @@ def main() -> None:
         "app:app",
         host=settings.host,
         port=settings.port,
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
+        # X-Forwarded-For is read by our throttles, from TRUSTED_PROXIES only.
+        proxy_headers=False,
+        # A websocket frame is bounded like an HTTP body.
+        ws_max_size=settings.max_body_bytes,
+        access_log=settings.uvicorn_access_log,
         log_level=settings.log_level.lower(),
     )
 
