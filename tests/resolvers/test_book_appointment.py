@@ -341,3 +341,24 @@ async def test_buffer_after_a_booking_is_kept_once_not_twice(execute, now):
     assert starts[0] == "2027-06-15T15:00:00Z"
     assert too_close.code == "SLOT_UNAVAILABLE"
     assert after_buffer.errors == []
+
+
+async def test_fifty_clients_at_overlapping_starts_get_exactly_one_booking(
+    execute, now
+):
+    # 50-minute sessions on a 10-minute step: 14:00, 14:10 … 14:40Z all
+    # overlap one another, so of fifty requests spread over them one wins.
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider(first_appointment="SESSION", slot_step_minutes=10)
+    clients = [await make_user(email=f"fifty{i}@example.test") for i in range(50)]
+    starts = [f"2027-06-15T14:{10 * (i % 5):02}:00Z" for i in range(50)]
+
+    results = await asyncio.gather(
+        *[
+            execute(BOOK, booking(provider, at, "VIDEO"), client)
+            for at, client in zip(starts, clients, strict=True)
+        ]
+    )
+
+    assert sorted(str(r.code) for r in results) == ["None"] + ["SLOT_UNAVAILABLE"] * 49
+    assert await models.Appointment.all().count() == 1
