@@ -1,6 +1,7 @@
 """The Starlette app: GraphQL over HTTP and websockets, health, lifespan."""
 
 import asyncio
+import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
@@ -72,6 +73,16 @@ class GraphQLApp(OfflineGraphiQLMixin, GraphQL):
         finally:
             if scope["type"] == "websocket":
                 sessions.untrack(scope)
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            decoded = orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            # Strawberry answers this one with 400 (the middleware makes it JSON).
+            raise json.JSONDecodeError(str(error), "", 0) from None
+        if not isinstance(decoded, dict | list):
+            raise json.JSONDecodeError("expected a JSON object", "", 0)
+        return decoded
 
     def encode_json(self, data: object) -> str:
         # A str, not bytes: bytes would go out as binary websocket frames.

@@ -66,6 +66,10 @@ async def book_appointment(
     try:
         async with in_transaction():
             provider = await lock_provider(provider.id)
+            # A retry racing its original waits on the lock, then finds it.
+            earlier = await _by_idempotency_key(client.id, idempotency_key)
+            if earlier is not None:
+                return earlier
             if await _has_live_appointment(client.id, provider.id):
                 raise Forbidden(ASK_IN_MESSAGES)
             offer = offer_for(provider, None)
@@ -289,7 +293,7 @@ async def list_appointments(
     """A page of appointments soonest first (start, then id)."""
     limit = page_size(first)
     if after:
-        starts_at, appointment_id = decode_cursor(after, 2)
+        starts_at, appointment_id = decode_cursor(after, str, int)
         try:
             starts = datetime.fromisoformat(starts_at)
         except (TypeError, ValueError):

@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 import clock
 import models
 from schema.errors import BadUserInput, Conflict, Forbidden, Unauthenticated
+from schema.pagination import shorten
 from settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,9 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("rapport-timing-equaliser")
 TOKEN_ALGORITHM = "HS256"
 MIN_PASSWORD_LENGTH = 8
+# Hashing is deliberately slow, so a password is also bounded above.
+MAX_PASSWORD_LENGTH = 1024
+MAX_EMAIL_LENGTH = 254
 
 
 def hash_password(password: str) -> str:
@@ -55,7 +59,7 @@ def normalise_email(email: str) -> str:
     email = email.strip().lower()
     local, at, domain = email.partition("@")
     if not at or not local or "." not in domain or len(email) > 254:
-        raise BadUserInput(f"expected an email address, got {email!r}")
+        raise BadUserInput(f"expected an email address, got {shorten(email)}")
     return email
 
 
@@ -125,9 +129,10 @@ async def sign_up(
     name = name.strip()
     if not name or len(name) > 200:
         raise BadUserInput("expected a name of 1 to 200 characters")
-    if len(password) < MIN_PASSWORD_LENGTH:
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise BadUserInput(
-            f"expected a password of at least {MIN_PASSWORD_LENGTH} characters"
+            f"expected a password of {MIN_PASSWORD_LENGTH} to "
+            f"{MAX_PASSWORD_LENGTH} characters"
         )
     check_timezone(timezone)
     password_hash = await asyncio.to_thread(hash_password, password)
@@ -160,6 +165,8 @@ async def sign_up(
 
 
 async def log_in(email: str, password: str) -> tuple[models.User, str]:
+    if len(email) > MAX_EMAIL_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+        raise Unauthenticated("That email and password do not match an account.")
     email = email.strip().lower()
     user = await models.User.filter(email=email).first()
     stored_hash = user.password_hash if user else _DUMMY_HASH

@@ -6,18 +6,28 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.expressions import F, Q, Subquery
+from tortoise.expressions import F
+from tortoise.filters import escape_like
 from tortoise.transactions import in_transaction
 
 import clock
 import models
 from resolvers.auth import check_timezone
-from resolvers.availability import load_calendar, offer_for
+from resolvers.availability import Calendar, offer_for
 from resolvers.availability_engine import MAX_BUFFER_MINUTES, parse_wall_time
+from resolvers.loaders import (
+    Reader,
+    as_json,
+    calendars_for,
+    offices_for,
+    plans_for,
+    reader,
+)
 from schema.context import Context
 from schema.errors import BadUserInput, NotFound
 from schema.ids import parse_int_id, require_int_id
 from schema.pagination import decode_cursor, encode_cursor, page_size
+from web.directory_cache import recorder
 
 logger = logging.getLogger(__name__)
 
@@ -69,74 +79,212 @@ async def sync_tags(provider: models.Provider) -> None:
         await models.ProviderTag.bulk_create(tags)
 
 
-def _tagged(kind: models.TagKind, value: str) -> Q:
-    ids = models.ProviderTag.filter(kind=kind, folded=value.strip().casefold())
-    return Q(id__in=Subquery(ids.values("provider_id")))
+# The columns the Provider type shows, in ProviderRow's order.
+PROVIDER_COLUMNS = (
+    "id", "user_id", "name", "credentials", "bio", "specialties", "modalities",
+    "languages", "licensed_states", "formats", "accepting_new_clients",
+    "first_appointment", "intro_call_minutes", "session_minutes", "timezone",
+    "video_platform", "buffer_minutes", "minimum_notice_hours",
+    "booking_horizon_days", "slot_step_minutes", "availability_version",
+)
+_SELECT = ", ".join(f"p.{column}" for column in PROVIDER_COLUMNS)
+_VERSIONS = "p.id, p.availability_version"
+_TAGGED = (
+    "p.id IN (SELECT provider_id FROM provider_tags WHERE kind = {} AND folded = {})"
+)
+_LIKE_ESCAPE = " ESCAPE '\\'"
 
 
-def directory_query(f: DirectoryFilter) -> Any:
-    query = models.Provider.all()
-    if f.state:
-        query = query.filter(_tagged(models.TagKind.STATE, f.state))
-    if f.specialty:
-        query = query.filter(_tagged(models.TagKind.SPECIALTY, f.specialty))
-    if f.modality:
-        query = query.filter(_tagged(models.TagKind.MODALITY, f.modality))
-    if f.language:
-        query = query.filter(_tagged(models.TagKind.LANGUAGE, f.language))
-    if f.format:
-        query = query.filter(_tagged(models.TagKind.FORMAT, f.format))
+@dataclass(slots=True)
+class ProviderRow:
+    """A provider as the directory reads it: the columns, no ORM object."""
+
+    id: int
+    user_id: int
+    name: str
+    credentials: str | None
+    bio: str | None
+    specialties: list[str]
+    modalities: list[str]
+    languages: list[str]
+    licensed_states: list[str]
+    formats: list[str]
+    accepting_new_clients: bool
+    first_appointment: models.FirstAppointment
+    intro_call_minutes: int
+    session_minutes: int
+    timezone: str
+    video_platform: str | None
+    buffer_minutes: int
+    minimum_notice_hours: int
+    booking_horizon_days: int
+    slot_step_minutes: int
+    availability_version: int
+
+    @classmethod
+    def from_record(cls, r: Any) -> "ProviderRow":
+        return cls(
+            r[0], r[1], r[2], r[3], r[4], as_json(r[5]), as_json(r[6]),
+            as_json(r[7]), as_json(r[8]), as_json(r[9]), bool(r[10]),
+            models.FirstAppointment(r[11]), r[12], r[13], r[14], r[15], r[16],
+            r[17], r[18], r[19], r[20],
+        )
+
+
+class _Params:
+    """Placeholders in the dialect's style, numbered as values are added."""
+
+    def __init__(self, postgres: bool) -> None:
+        self.postgres = postgres
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}" if self.postgres else "?"
+
+
+def directory_sql(
+    f: DirectoryFilter,
+    after: tuple[str, int] | None,
+    limit: int,
+    offset: int,
+    postgres: bool,
+    columns: str = _SELECT,
+) -> tuple[str, list[Any]]:
+    """The directory's page as one statement: filters, then name and id order.
+
+    Each filter is a semi-join on an indexed table, so the statement stays one
+    however many filters are given; the same text serves every page size.
+    """
+    p = _Params(postgres)
+    where = []
+    for kind, value in (
+        (models.TagKind.STATE, f.state),
+        (models.TagKind.SPECIALTY, f.specialty),
+        (models.TagKind.MODALITY, f.modality),
+        (models.TagKind.LANGUAGE, f.language),
+        (models.TagKind.FORMAT, f.format),
+    ):
+        if value:
+            where.append(_TAGGED.format(p(kind.value), p(value.strip().casefold())))
     if f.insurance_plan_id:
         plan_id = parse_int_id(f.insurance_plan_id, "InsurancePlan")
-        query = query.filter(plans__id=plan_id if plan_id is not None else -1)
+        where.append(
+            "p.id IN (SELECT providers_id FROM provider_plans WHERE insuranceplan_id = "
+            f"{p(plan_id if plan_id is not None else -1)})"
+        )
     if f.accepting_new_clients is not None:
-        query = query.filter(accepting_new_clients=f.accepting_new_clients)
+        where.append(f"p.accepting_new_clients = {p(f.accepting_new_clients)}")
     if f.search:
         for word in f.search.split()[:8]:
-            tag_ids = models.ProviderTag.filter(
-                kind__in=[models.TagKind.SPECIALTY, models.TagKind.MODALITY],
-                folded__contains=word.casefold(),
-            ).values("provider_id")
-            query = query.filter(Q(name__icontains=word) | Q(id__in=Subquery(tag_ids)))
-    return query
+            name = p(f"%{escape_like(word)}%")
+            tag = p(f"%{escape_like(word.casefold())}%")
+            where.append(
+                f"(UPPER(CAST(p.name AS VARCHAR)) LIKE UPPER({name}){_LIKE_ESCAPE}"
+                " OR p.id IN (SELECT provider_id FROM provider_tags WHERE kind IN "
+                f"('specialty', 'modality') AND CAST(folded AS VARCHAR) LIKE {tag}"
+                f"{_LIKE_ESCAPE}))"
+            )
+    if after is not None:
+        name, provider_id = after
+        where.append(
+            f"(p.name > {p(name)} OR (p.name = {p(name)} AND p.id > {p(provider_id)}))"
+        )
+    sql = f"SELECT {columns} FROM providers p"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY p.name, p.id LIMIT {p(limit)}"
+    if offset:
+        sql += f" OFFSET {p(offset)}"
+    return sql, p.values
 
 
 async def list_providers(
     ctx: Context, f: DirectoryFilter | None, first: int | None, after: str | None
-) -> tuple[list[models.Provider], list[str], bool]:
-    """One page by name then id, plus whether more follow."""
+) -> tuple[list[ProviderRow], list[str], bool]:
+    """One page by name then id, plus whether more follow.
+
+    The page's plans, offices and calendars are read with it, through the same
+    connection, and handed to the operation's loaders: a page costs six
+    statements whatever its size, and its fields answer without waiting.
+    """
     f = f or DirectoryFilter()
     limit = page_size(first)
     needs_slots = f.available_from is not None or f.available_to is not None
     if needs_slots:
         _check_range(f)
-    query = directory_query(f).order_by("name", "id")
-    if after:
-        name, provider_id = decode_cursor(after, 2)
-        query = query.filter(Q(name__gt=name) | (Q(name=name) & Q(id__gt=provider_id)))
+    start = _after(after) if after else None
+    loaders = ctx.loaders
+    cache = recorder(ctx)
 
-    if not needs_slots:
-        rows = await query.limit(limit + 1)
-        page = rows[:limit]
-        return page, [_cursor(p) for p in page], len(rows) > limit
+    async with reader() as read:
+        if not needs_slots:
+            sql, values = directory_sql(f, start, limit + 1, 0, read.postgres)
+            rows = [ProviderRow.from_record(r) for r in await read.rows(sql, values)]
+            page, more = rows[:limit], len(rows) > limit
+            if cache is not None:
+                # A reuse of this page first checks that the same providers,
+                # at the same versions, would be listed again.
+                check, check_values = directory_sql(
+                    f, start, limit + 1, 0, read.postgres, _VERSIONS
+                )
+                versions = [(p.id, p.availability_version) for p in rows]
+                cache.listed(check, check_values, versions)
+            ids = [p.id for p in page]
+            if ids:
+                loaders.calendar_by_provider_id.prime_many(
+                    dict(zip(ids, await calendars_for(read, ids), strict=True))
+                )
+        else:
+            if cache is not None:
+                cache.refuse()  # who is listed depends on the clock
+            page, more = await _with_open_time(ctx, read, f, start, limit)
+            ids = [p.id for p in page]
+        if ids:
+            loaders.plans_by_provider_id.prime_many(
+                dict(zip(ids, await plans_for(read, ids), strict=True))
+            )
+            loaders.offices_by_provider_id.prime_many(
+                dict(zip(ids, await offices_for(read, ids), strict=True))
+            )
+    return page, [_cursor(p) for p in page], more
 
-    # Open times are computed, not stored: scan candidates in order until the
-    # page is full, a batch at a time so each batch costs three queries.
-    page = []
+
+async def _with_open_time(
+    ctx: Context,
+    read: Reader,
+    f: DirectoryFilter,
+    after: tuple[str, int] | None,
+    limit: int,
+) -> tuple[list[ProviderRow], bool]:
+    """Open times are computed, not stored: scan candidates in order until the
+    page is full, a batch at a time, each batch's calendars in one read."""
+    page: list[ProviderRow] = []
     offset = 0
     batch = max(limit * 2, 20)
     while len(page) <= limit:
-        candidates = await query.offset(offset).limit(batch)
+        sql, values = directory_sql(f, after, batch, offset, read.postgres)
+        candidates = [ProviderRow.from_record(r) for r in await read.rows(sql, values)]
         if not candidates:
             break
         offset += len(candidates)
+        ids = [p.id for p in candidates]
+        calendars = dict(zip(ids, await calendars_for(read, ids), strict=True))
+        ctx.loaders.calendar_by_provider_id.prime_many(calendars)
         for provider in candidates:
-            if await _has_slot_in(ctx, provider, f):
+            calendar = Calendar(provider, *calendars[provider.id])
+            offer = offer_for(provider, None)
+            slots = calendar.slots(offer, f.available_from, f.available_to)
+            if next(slots, None) is not None:
                 page.append(provider)
                 if len(page) > limit:
                     break
-    rows = page[:limit]
-    return rows, [_cursor(p) for p in rows], len(page) > limit
+    return page[:limit], len(page) > limit
+
+
+def _after(cursor: str) -> tuple[str, int]:
+    name, provider_id = decode_cursor(cursor, str, int)
+    return name, provider_id
 
 
 def _check_range(f: DirectoryFilter) -> None:
@@ -150,16 +298,7 @@ def _check_range(f: DirectoryFilter) -> None:
         )
 
 
-async def _has_slot_in(
-    ctx: Context, provider: models.Provider, f: DirectoryFilter
-) -> bool:
-    calendar = await load_calendar(ctx, provider)
-    offer = offer_for(provider, None)
-    slots = calendar.slots(offer, f.available_from, f.available_to)
-    return next(slots, None) is not None
-
-
-def _cursor(provider: models.Provider) -> str:
+def _cursor(provider: ProviderRow) -> str:
     return encode_cursor(provider.name, provider.id)
 
 
@@ -354,6 +493,11 @@ def parse_windows(windows: Sequence[WindowInput]) -> list[dict[str, Any]]:
         formats = None
         if window.formats:
             formats = list(dict.fromkeys(str(f) for f in window.formats))
+            if "PHONE" in formats:
+                raise BadUserInput(
+                    "expected window formats from VIDEO and IN_PERSON; intro "
+                    "calls are offered in every window"
+                )
         rows.append(
             {
                 "weekday": window.weekday,

@@ -21,7 +21,7 @@ MAX_BODY = 5000
 
 
 def _seq_from_cursor(cursor: str, thread_id: int) -> int:
-    tag, cursor_thread, seq = decode_cursor(cursor, 3)
+    tag, cursor_thread, seq = decode_cursor(cursor, str, int, int)
     if tag != "m" or cursor_thread != thread_id or not isinstance(seq, int):
         raise BadUserInput("expected a message cursor from this thread")
     return seq
@@ -109,7 +109,7 @@ async def list_threads(
 
     limit = page_size(first)
     if after:
-        at, thread_id = decode_cursor(after, 2)
+        at, thread_id = decode_cursor(after, str, int)
         try:
             at = datetime.fromisoformat(at)
         except (TypeError, ValueError):

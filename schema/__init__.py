@@ -149,6 +149,34 @@ class AuthenticationGate(SchemaExtension):
         yield
 
 
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+class RejectNulCharacters(SchemaExtension):
+    """PostgreSQL text cannot hold NUL, so no input may carry one.
+
+    Refused up front as BAD_USER_INPUT on every backend, rather than stored on
+    SQLite and a driver error (INTERNAL) on PostgreSQL.
+    """
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        query = context.query or ""
+        if "\\u0000" in query or _holds_nul(context.variables):
+            error = BadUserInput("expected text without NUL (\\u0000) characters")
+            context.result = GraphQLExecutionResult(
+                data=None, errors=[GraphQLError(error.message, original_error=error)]
+            )
+        yield
+
+
 class SubscriptionsNeedAWebsocket(SchemaExtension):
     """Over plain HTTP a subscription would run once as a query and fail inside."""
 
@@ -199,6 +227,7 @@ def build_schema(settings: Settings | None = None) -> RapportSchema:
         # First, so its timing and outcome cover every other extension.
         OperationObserver,
         AuthenticationGate,
+        RejectNulCharacters,
         SubscriptionsNeedAWebsocket,
         # Both caches live at module level, so factories still share them.
         lambda: ParserCache(maxsize=512),

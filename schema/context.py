@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from itertools import islice
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from strawberry.types import Info as StrawberryInfo
 
 import models
-from schema.errors import Forbidden, Unauthenticated
+from schema.errors import BadUserInput, Forbidden, Unauthenticated
 
 if TYPE_CHECKING:
     from resolvers.loaders import Loaders
+
+
+T = TypeVar("T")
+# Open times one operation may list, over every availableSlots it asks for.
+SLOT_BUDGET = 20_000
 
 
 class Context:
@@ -27,6 +34,7 @@ class Context:
         # Filled from graphql-transport-ws / graphql-ws connection_init.
         self.connection_params: dict[str, Any] | None = None
         self._loaders: Loaders | None = None
+        self.slot_budget = SLOT_BUDGET
         # Set when a bearer token was sent but is not valid.
         self.auth_error: Exception | None = None
 
@@ -38,6 +46,21 @@ class Context:
 
             self._loaders = Loaders()
         return self._loaders
+
+    def spend_slot_budget(self, slots: Iterable[T]) -> list[T]:
+        """Open times listed so far in this operation, bounded.
+
+        Each provider's year of open times is cheap; a hundred aliased copies
+        of a hundred providers' years would hold the event loop for a minute.
+        """
+        taken = list(islice(slots, self.slot_budget + 1))
+        if len(taken) > self.slot_budget:
+            raise BadUserInput(
+                f"That asks for more than {SLOT_BUDGET:,} open times in one "
+                "request: narrow from and to, or ask about fewer providers."
+            )
+        self.slot_budget -= len(taken)
+        return taken
 
     def fresh_loaders(self) -> None:
         self._loaders = None

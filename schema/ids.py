@@ -2,8 +2,10 @@
 
 import base64
 import binascii
+import re
 
 from schema.errors import BadUserInput, NotFound
+from schema.pagination import shorten
 
 
 def to_global_id(type_name: str, key: int | str) -> str:
@@ -38,8 +40,19 @@ def require_int_id(global_id: str, expected: str) -> int:
     try:
         from_global_id(global_id)
     except ValueError:
-        raise BadUserInput(f"expected a {expected} id, got {global_id!r}") from None
+        raise BadUserInput(
+            f"expected {_article(expected)} {expected} id, got {shorten(global_id)}"
+        ) from None
     key = parse_int_id(global_id, expected)
     if key is None:
-        raise NotFound(f"No {expected.lower()} has the id {global_id!r}.")
+        raise NotFound(f"No {_words(expected)} has the id {shorten(global_id)}.")
     return key
+
+
+def _words(type_name: str) -> str:
+    """InsurancePlan -> insurance plan, for messages people read."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", type_name).lower()
+
+
+def _article(type_name: str) -> str:
+    return "an" if type_name[:1] in "AEIOU" else "a"

@@ -38,14 +38,34 @@ def encode_cursor(*values: Any) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(values)).decode()
 
 
-def decode_cursor(cursor: str, arity: int) -> list[Any]:
+# Cursor integers are ids and sequence numbers: bounded like the columns.
+_MAX_CURSOR_INT = 2**31 - 1
+
+
+def decode_cursor(cursor: str, *shape: type) -> list[Any]:
+    """The values of one of our cursors, checked against the expected types."""
+    refusal = BadUserInput(f"expected a cursor from this API, got {shorten(cursor)}")
     try:
         values = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, orjson.JSONDecodeError, ValueError):
-        raise BadUserInput(f"expected a cursor from this API, got {cursor!r}") from None
-    if not isinstance(values, list) or len(values) != arity:
-        raise BadUserInput(f"expected a cursor from this API, got {cursor!r}")
+        raise refusal from None
+    if not isinstance(values, list) or len(values) != len(shape):
+        raise refusal
+    for value, expected in zip(values, shape, strict=True):
+        # bool is an int to Python, never to us.
+        if type(value) is not expected:
+            raise refusal
+        if expected is int and not 0 <= value <= _MAX_CURSOR_INT:
+            raise refusal
+        if expected is str and len(value) > 500:
+            raise refusal
     return values
+
+
+def shorten(value: str, limit: int = 60) -> str:
+    """A value quoted for an error message, cut so messages stay short."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "…'"
 
 
 def page_size(requested: int | None, name: str = "first") -> int:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
 import models
 from resolvers import visibility
-from resolvers.availability import load_calendar, offer_for
+from resolvers.availability import Calendar, load_calendar, offer_for
 from resolvers.availability_engine import OpenSlot
+from resolvers.loaders import MISSING, loaded
 from schema.context import Info
 from schema.errors import BadUserInput
 from schema.ids import to_global_id
 from schema.pagination import Connection
+from web.directory_cache import recorder
 
 Role = strawberry.enum(models.Role)
 AppointmentKind = strawberry.enum(models.AppointmentKind)
@@ -118,95 +121,106 @@ def _slot(open_slot: OpenSlot) -> Slot:
     )
 
 
+# The directory loads a page's plans, offices and calendars before its
+# fields are read, so these answer at once; elsewhere (a single provider,
+# an appointment's) they return an awaitable, which GraphQL awaits.
+def _insurance_plans(root: Provider, info: Info) -> list[InsurancePlan]:
+    loader = info.context.loaders.plans_by_provider_id
+    plans = loaded(loader, root.row.id)
+    if plans is MISSING:
+        return _later(loader.load(root.row.id), _plans)
+    return _plans(plans)
+
+
+def _plans(rows: list[Any]) -> list[InsurancePlan]:
+    return [InsurancePlan.from_row(plan) for plan in rows]
+
+
+def _offices(root: Provider, info: Info) -> list[Office]:
+    loader = info.context.loaders.offices_by_provider_id
+    rows = loaded(loader, root.row.id)
+    if rows is MISSING:
+        return _later(loader.load(root.row.id), _office_list)
+    return _office_list(rows)
+
+
+def _office_list(rows: list[Any]) -> list[Office]:
+    return [Office(label=r.label, address=r.address, state=r.state) for r in rows]
+
+
+async def _later(pending: Awaitable[Any], then: Callable[[Any], Any]) -> Any:
+    return then(await pending)
+
+
 @strawberry.type
 class Provider(Node):
+    # Plain attributes copied from the row: a field with a resolver costs
+    # Strawberry an Info object and argument handling on every read, and one
+    # directory page reads hundreds of them.
     row: strawberry.Private[models.Provider]
+    name: str
+    credentials: str | None = strawberry.field(
+        description='Letters after the name: "LCSW", "PsyD", "LMFT".'
+    )
+    bio: str | None
+    specialties: list[str] = strawberry.field(
+        description='What they treat: "Anxiety", "Grief".'
+    )
+    modalities: list[str] = strawberry.field(
+        description='How they treat: "CBT", "EMDR".'
+    )
+    languages: list[str]
+    licensed_states: list[str] = strawberry.field(description="Two-letter US states.")
+    insurance_plans: list[InsurancePlan] = strawberry.field(resolver=_insurance_plans)
+    accepting_new_clients: bool
+    formats: list[AppointmentFormat] = strawberry.field(
+        description="What sessions they offer: VIDEO, IN_PERSON."
+    )
+    first_appointment: FirstAppointment
+    intro_call_minutes: int
+    session_minutes: int
+    timezone: str
+    offices: list[Office] = strawberry.field(resolver=_offices)
+    video_platform: str | None = strawberry.field(
+        description='The video platform they chose, e.g. "Zoom".'
+    )
+    buffer_minutes: int = strawberry.field(
+        description="Kept free after each appointment."
+    )
+    minimum_notice_hours: int = strawberry.field(
+        description="No booking closer to now than this."
+    )
+    booking_horizon_days: int = strawberry.field(
+        description="No booking further ahead than this."
+    )
+    slot_step_minutes: int = strawberry.field(
+        description="Open times start every this many minutes."
+    )
 
     @classmethod
     def from_row(cls, row: models.Provider) -> Provider:
-        return cls(id=strawberry.ID(to_global_id("Provider", row.id)), row=row)
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field(description='Letters after the name: "LCSW", "PsyD", "LMFT".')
-    def credentials(self) -> str | None:
-        return self.row.credentials
-
-    @strawberry.field
-    def bio(self) -> str | None:
-        return self.row.bio
-
-    @strawberry.field(description='What they treat: "Anxiety", "Grief".')
-    def specialties(self) -> list[str]:
-        return self.row.specialties
-
-    @strawberry.field(description='How they treat: "CBT", "EMDR".')
-    def modalities(self) -> list[str]:
-        return self.row.modalities
-
-    @strawberry.field
-    def languages(self) -> list[str]:
-        return self.row.languages
-
-    @strawberry.field(description="Two-letter US states.")
-    def licensed_states(self) -> list[str]:
-        return self.row.licensed_states
-
-    @strawberry.field
-    async def insurance_plans(self, info: Info) -> list[InsurancePlan]:
-        plans = await info.context.loaders.plans_by_provider_id.load(self.row.id)
-        return [InsurancePlan.from_row(plan) for plan in plans]
-
-    @strawberry.field
-    def accepting_new_clients(self) -> bool:
-        return self.row.accepting_new_clients
-
-    @strawberry.field(description="What sessions they offer: VIDEO, IN_PERSON.")
-    def formats(self) -> list[AppointmentFormat]:
-        return [models.AppointmentFormat(f) for f in self.row.formats]
-
-    @strawberry.field
-    def first_appointment(self) -> FirstAppointment:
-        return self.row.first_appointment
-
-    @strawberry.field
-    def intro_call_minutes(self) -> int:
-        return self.row.intro_call_minutes
-
-    @strawberry.field
-    def session_minutes(self) -> int:
-        return self.row.session_minutes
-
-    @strawberry.field
-    def timezone(self) -> str:
-        return self.row.timezone
-
-    @strawberry.field
-    async def offices(self, info: Info) -> list[Office]:
-        rows = await info.context.loaders.offices_by_provider_id.load(self.row.id)
-        return [Office(label=r.label, address=r.address, state=r.state) for r in rows]
-
-    @strawberry.field(description='The video platform they chose, e.g. "Zoom".')
-    def video_platform(self) -> str | None:
-        return self.row.video_platform
-
-    @strawberry.field(description="Kept free after each appointment.")
-    def buffer_minutes(self) -> int:
-        return self.row.buffer_minutes
-
-    @strawberry.field(description="No booking closer to now than this.")
-    def minimum_notice_hours(self) -> int:
-        return self.row.minimum_notice_hours
-
-    @strawberry.field(description="No booking further ahead than this.")
-    def booking_horizon_days(self) -> int:
-        return self.row.booking_horizon_days
-
-    @strawberry.field(description="Open times start every this many minutes.")
-    def slot_step_minutes(self) -> int:
-        return self.row.slot_step_minutes
+        return cls(
+            id=strawberry.ID(to_global_id("Provider", row.id)),
+            row=row,
+            name=row.name,
+            credentials=row.credentials,
+            bio=row.bio,
+            specialties=row.specialties,
+            modalities=row.modalities,
+            languages=row.languages,
+            licensed_states=row.licensed_states,
+            accepting_new_clients=row.accepting_new_clients,
+            formats=[models.AppointmentFormat(f) for f in row.formats],
+            first_appointment=models.FirstAppointment(row.first_appointment),
+            intro_call_minutes=row.intro_call_minutes,
+            session_minutes=row.session_minutes,
+            timezone=row.timezone,
+            video_platform=row.video_platform,
+            buffer_minutes=row.buffer_minutes,
+            minimum_notice_hours=row.minimum_notice_hours,
+            booking_horizon_days=row.booking_horizon_days,
+            slot_step_minutes=row.slot_step_minutes,
+        )
 
     @strawberry.field(
         description=(
@@ -221,20 +235,42 @@ class Provider(Node):
         to: datetime,
         kind: AppointmentKind | None = None,
     ) -> list[Slot]:
+        if to <= from_:
+            raise BadUserInput("expected `to` after `from`")
         if to - from_ > MAX_SLOT_RANGE:
             raise BadUserInput("expected from and to at most 366 days apart")
         calendar = await load_calendar(info.context, self.row)
         offer = offer_for(self.row, kind)
-        return [_slot(found) for found in calendar.slots(offer, from_, to)]
+        found = info.context.spend_slot_budget(calendar.slots(offer, from_, to))
+        cache = recorder(info.context)
+        if cache is not None:
+            cache.changes_at(calendar.changes_at(offer, next(iter(found), None), to))
+        return [_slot(slot) for slot in found]
 
     @strawberry.field(
         description="The soonest bookable time for `kind`, or null if none."
     )
-    async def next_available_slot(
+    def next_available_slot(
         self, info: Info, kind: AppointmentKind | None = None
     ) -> Slot | None:
-        calendar = await load_calendar(info.context, self.row)
-        found = calendar.next_slot(offer_for(self.row, kind))
+        rows = loaded(info.context.loaders.calendar_by_provider_id, self.row.id)
+        if rows is MISSING:
+            return self._next_slot_later(info, kind)
+        return self._next_slot(info, Calendar(self.row, *rows), kind)
+
+    async def _next_slot_later(
+        self, info: Info, kind: AppointmentKind | None
+    ) -> Slot | None:
+        return self._next_slot(info, await load_calendar(info.context, self.row), kind)
+
+    def _next_slot(
+        self, info: Info, calendar: Calendar, kind: AppointmentKind | None
+    ) -> Slot | None:
+        offer = offer_for(self.row, kind)
+        found = calendar.next_slot(offer)
+        cache = recorder(info.context)
+        if cache is not None:
+            cache.changes_at(calendar.changes_at(offer, found, None))
         return _slot(found) if found else None
 
 

@@ -37,7 +37,7 @@ RESYNC = "resync"
 
 
 def _after_seq(cursor: str, thread: models.MessageThread) -> int:
-    tag, cursor_thread, seq = decode_cursor(cursor, 3)
+    tag, cursor_thread, seq = decode_cursor(cursor, str, int, int)
     if tag != "m" or cursor_thread != thread.id or not isinstance(seq, int):
         raise BadUserInput("expected a message cursor from this thread")
     if not 0 <= seq <= thread.last_seq:

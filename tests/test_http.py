@@ -84,3 +84,13 @@ async def test_health_and_readiness(http):
     ready = await http.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["database"] is True
+
+
+@pytest.mark.parametrize("body", [b'"hello"', b"12", b'{"query": "{ x \xff }"}'])
+async def test_a_body_that_is_not_a_json_object_is_a_coded_400(http, body):
+    response = await http.post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -110,3 +110,27 @@ async def test_viewer_shows_the_provider_profile_to_a_provider(execute):
 
     assert result.data["viewer"]["user"]["email"] == "new.person@example.test"
     assert result.data["viewer"]["provider"]["acceptingNewClients"] is False
+
+
+async def test_a_huge_password_is_refused_before_hashing(execute):
+    result = await execute(SIGN_UP, sign_up_input(password="p" * 5000))
+
+    assert result.code == "BAD_USER_INPUT"
+    assert await models.User.all().count() == 0
+
+
+async def test_text_with_a_nul_character_is_bad_user_input_on_every_backend(execute):
+    result = await execute(SIGN_UP, sign_up_input(name="Nul\x00Person"))
+    inline = await execute(
+        'mutation { logIn(email: "a\\u0000b@example.test", password: "x") { token } }'
+    )
+
+    assert result.code == inline.code == "BAD_USER_INPUT"
+    assert await models.User.all().count() == 0
+
+
+async def test_a_long_bad_email_is_not_echoed_whole(execute):
+    result = await execute(SIGN_UP, sign_up_input(email="x" * 3000))
+
+    assert result.code == "BAD_USER_INPUT"
+    assert len(result.errors[0]["message"]) < 200

@@ -362,3 +362,38 @@ async def test_fifty_clients_at_overlapping_starts_get_exactly_one_booking(
 
     assert sorted(str(r.code) for r in results) == ["None"] + ["SLOT_UNAVAILABLE"] * 49
     assert await models.Appointment.all().count() == 1
+
+
+async def test_the_same_idempotency_key_sent_at_once_returns_one_appointment(
+    execute, now
+):
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider()
+    client = await make_user()
+    variables = booking(provider, "2027-06-15T14:00:00Z", idempotencyKey="tap-tap")
+
+    results = await asyncio.gather(
+        *[execute(BOOK, variables, client) for _ in range(10)]
+    )
+
+    assert [r.errors for r in results] == [[]] * 10
+    assert len({r.data["bookAppointment"]["id"] for r in results}) == 1
+    assert await models.Appointment.all().count() == 1
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "WyJ4Iiw5OTk5OTk5OTk5OTk5OTk5OTk5OTk5XQ==",  # ["x",99999999999999999999999]
+        "W251bGwsbnVsbF0=",  # [null,null]
+        "W251bGwsMV0=",  # [null,1]
+        "WyJ4Iix0cnVlXQ==",  # ["x",true]
+    ],
+)
+async def test_a_crafted_cursor_is_bad_user_input_not_internal(execute, cursor):
+    result = await execute(
+        "query($after: String) { providers(after: $after) { edges { cursor } } }",
+        {"after": cursor},
+    )
+
+    assert result.code == "BAD_USER_INPUT"

@@ -173,3 +173,30 @@ async def test_time_off_that_ends_before_it_starts_is_refused(execute, now):
 
     assert result.code == "BAD_USER_INPUT"
     assert await models.TimeOff.all().count() == 0
+
+
+async def test_a_window_cannot_offer_phone_sessions(execute):
+    provider = await make_provider(windows=[])
+
+    result = await execute(
+        SET_WINDOWS,
+        {
+            "windows": [
+                {"weekday": 1, "start": "09:00", "end": "12:00", "formats": ["PHONE"]}
+            ]
+        },
+        provider.user,
+    )
+
+    assert result.code == "BAD_USER_INPUT"
+    assert await models.AvailabilityWindow.filter(provider=provider).count() == 0
+
+
+async def test_an_id_of_another_type_names_the_expected_type_in_words(execute):
+    provider = await make_provider()
+
+    result = await execute(
+        UPDATE, {"input": {"insurancePlanIds": [gid("Provider", 9)]}}, provider.user
+    )
+
+    assert result.errors[0]["message"].startswith("No insurance plan has the id")

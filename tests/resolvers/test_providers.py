@@ -158,3 +158,44 @@ async def test_node_resolves_providers_and_plans_for_anyone(execute):
     )
 
     assert result.data == {"a": {"name": "Noded"}, "b": {"name": "Aetna Choice POS II"}}
+
+
+async def test_listing_open_times_is_bounded_per_request(execute, now):
+    # Three providers open around the clock on a 5-minute step: a year each
+    # is ~105,000 open times, far past one request's budget.
+    now(utc(2027, 6, 1, 12))
+    for name in ("One", "Two", "Three"):
+        await make_provider(
+            name=name,
+            timezone="UTC",
+            slot_step_minutes=5,
+            windows=[(day, 0, 1440) for day in range(1, 8)],
+        )
+
+    result = await execute(
+        """{ providers { edges { node {
+               availableSlots(from: "2027-06-02T00:00:00Z", to: "2028-06-01T00:00:00Z") {
+                 startsAt } } } } }"""
+    )
+    narrow = await execute(
+        """{ providers { edges { node {
+               availableSlots(from: "2027-06-02T00:00:00Z", to: "2027-06-03T00:00:00Z") {
+                 startsAt } } } } }"""
+    )
+
+    assert result.code == "BAD_USER_INPUT"
+    assert "open times" in result.errors[0]["message"]
+    assert narrow.errors == []
+
+
+async def test_open_times_asked_backwards_are_bad_user_input(execute):
+    provider = await make_provider()
+
+    result = await execute(
+        """query($id: ID!) { provider(id: $id) {
+             availableSlots(from: "2027-06-03T00:00:00Z", to: "2027-06-02T00:00:00Z") {
+               startsAt } } }""",
+        {"id": gid("Provider", provider.id)},
+    )
+
+    assert result.code == "BAD_USER_INPUT"
