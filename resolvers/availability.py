@@ -1,9 +1,8 @@
 """Open times of a provider: the engine fed from the database."""
 
-import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import clock
 import models
@@ -14,9 +13,13 @@ from resolvers.availability_engine import (
     is_open_slot,
     iter_open_slots,
 )
+from resolvers.loaders import WindowRow
 from schema.context import Context
 
 INTRO_FORMATS = (models.AppointmentFormat.PHONE.value,)
+# How far past the horizon changes_at looks for the next slot to come in.
+HORIZON_LOOKAHEAD = timedelta(days=7)
+_FOREVER = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +44,10 @@ def offer_for(provider: models.Provider, kind: models.AppointmentKind | None) ->
     return Offer(kind, provider.session_minutes, tuple(provider.formats))
 
 
-def to_windows(rows: list[models.AvailabilityWindow], offer: Offer) -> list[Window]:
+WindowSource = models.AvailabilityWindow | WindowRow
+
+
+def to_windows(rows: Sequence[WindowSource], offer: Offer) -> list[Window]:
     windows = []
     for row in rows:
         if offer.kind == models.AppointmentKind.INTRO_CALL:
@@ -63,7 +69,7 @@ class Calendar:
     """Everything the engine needs about one provider, loaded once."""
 
     provider: models.Provider
-    windows: list[models.AvailabilityWindow]
+    windows: Sequence[WindowSource]
     busy: list[tuple[datetime, datetime]]
     time_off: list[tuple[datetime, datetime]]
 
@@ -96,17 +102,46 @@ class Calendar:
         horizon_end = datetime.max.replace(tzinfo=now.tzinfo)
         return next(self.slots(offer, now, horizon_end), None)
 
+    def changes_at(
+        self, offer: Offer, first: OpenSlot | None, range_end: datetime | None
+    ) -> datetime:
+        """When this answer could first differ with no data changed.
+
+        Either the first slot shown slips inside the minimum notice, or the
+        booking horizon moves far enough to take in a slot not shown yet.
+        range_end is None for nextAvailableSlot, which shows only the first.
+        """
+        now = clock.now()
+        provider = self.provider
+        times = [now + HORIZON_LOOKAHEAD]
+        if first is not None:
+            notice = timedelta(hours=provider.minimum_notice_hours)
+            times.append(first.starts_at - notice)
+        horizon = timedelta(days=provider.booking_horizon_days)
+        horizon_end = now + horizon
+        if (first is None and range_end is None) or (
+            range_end is not None and range_end > horizon_end
+        ):
+            rules = self._rules(offer, now)
+            rules["booking_horizon_days"] += HORIZON_LOOKAHEAD.days
+            beyond = iter_open_slots(
+                **rules,
+                range_start=horizon_end + timedelta.resolution,
+                range_end=min(range_end or _FOREVER, horizon_end + HORIZON_LOOKAHEAD),
+            )
+            unseen = next(beyond, None)
+            if unseen is not None:
+                times.append(unseen.starts_at - horizon)
+        return min(times)
+
     def offered(self, offer: Offer, starts_at: datetime) -> OpenSlot | None:
         return is_open_slot(**self._rules(offer, clock.now()), starts_at=starts_at)
 
 
 async def load_calendar(ctx: Context, provider: models.Provider) -> Calendar:
     """Batched through the operation's loaders, so a directory page costs 3 queries."""
-    loaders = ctx.loaders
-    windows, busy, time_off = await asyncio.gather(
-        loaders.windows_by_provider_id.load(provider.id),
-        loaders.busy_by_provider_id.load(provider.id),
-        loaders.time_off_by_provider_id.load(provider.id),
+    windows, busy, time_off = await ctx.loaders.calendar_by_provider_id.load(
+        provider.id
     )
     return Calendar(provider, windows, busy, time_off)
 

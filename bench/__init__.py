@@ -1,0 +1,1 @@
+"""`make bench`: Rapport against bare baselines (see bench/__main__.py)."""
