@@ -292,21 +292,6 @@ def _chain(error: BaseException) -> list[BaseException]:
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
-OUTCOMES = frozenset(
-    {
-        "OK",
-        "UNAUTHENTICATED",
-        "FORBIDDEN",
-        "NOT_FOUND",
-        "BAD_USER_INPUT",
-        "SLOT_UNAVAILABLE",
-        "CONFLICT",
-        "RATE_LIMITED",
-        "INTERNAL",
-        "GRAPHQL_PARSE_FAILED",
-        "GRAPHQL_VALIDATION_FAILED",
-    }
-)
 
 OPERATIONS = Counter(
     "rapport_graphql_operations",
@@ -465,8 +450,11 @@ def _outcome(execution_context: Any) -> str:
     errors = getattr(result, "errors", None) or execution_context.pre_execution_errors
     if not errors:
         return "OK"
+    # Imported here: the schema package imports this module.
+    from schema.errors import API_CODES
+
     code = (errors[0].extensions or {}).get("code")
-    return code if code in OUTCOMES else "INTERNAL"
+    return code if code in API_CODES else "INTERNAL"
 
 
 class OperationObserver(SchemaExtension):

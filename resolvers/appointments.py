@@ -15,7 +15,7 @@ from resolvers.visibility import can_see_appointment, provider_user_id
 from schema.context import Context
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound, SlotUnavailable
 from schema.ids import parse_int_id, require_int_id
-from schema.pagination import decode_cursor, encode_cursor, page_size
+from schema.pagination import decode_time_cursor, page_size, time_cursor
 from subscriptions.events import announce_appointment, announce_availability
 
 logger = logging.getLogger(__name__)
@@ -293,19 +293,13 @@ async def list_appointments(
     """A page of appointments soonest first (start, then id)."""
     limit = page_size(first)
     if after:
-        starts_at, appointment_id = decode_cursor(after, str, int)
-        try:
-            starts = datetime.fromisoformat(starts_at)
-        except (TypeError, ValueError):
-            raise BadUserInput(
-                f"expected a cursor from this API, got {after!r}"
-            ) from None
+        starts, appointment_id = decode_time_cursor(after)
         query = query.filter(
             Q(starts_at__gt=starts) | (Q(starts_at=starts) & Q(id__gt=appointment_id))
         )
     rows = await query.order_by("starts_at", "id").limit(limit + 1)
     page = rows[:limit]
-    cursors = [encode_cursor(a.starts_at.isoformat(), a.id) for a in page]
+    cursors = [time_cursor(a.starts_at, a.id) for a in page]
     return page, cursors, len(rows) > limit
 
 

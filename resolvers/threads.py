@@ -13,7 +13,14 @@ from resolvers.visibility import is_thread_participant
 from schema.context import Context
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound
 from schema.ids import parse_int_id, require_int_id
-from schema.pagination import Connection, connection, decode_cursor, page_size
+from schema.pagination import (
+    Connection,
+    connection,
+    decode_cursor,
+    decode_time_cursor,
+    page_size,
+    time_cursor,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -103,25 +110,15 @@ async def list_threads(
     query: Any, first: int | None, after: str | None
 ) -> tuple[list[models.MessageThread], list[str], bool]:
     """Newest activity first (then id, descending)."""
-    from datetime import datetime
-
-    from schema.pagination import encode_cursor
-
     limit = page_size(first)
     if after:
-        at, thread_id = decode_cursor(after, str, int)
-        try:
-            at = datetime.fromisoformat(at)
-        except (TypeError, ValueError):
-            raise BadUserInput(
-                f"expected a cursor from this API, got {after!r}"
-            ) from None
+        at, thread_id = decode_time_cursor(after)
         query = query.filter(
             Q(last_activity_at__lt=at) | (Q(last_activity_at=at) & Q(id__lt=thread_id))
         )
     rows = await query.order_by("-last_activity_at", "-id").limit(limit + 1)
     page = rows[:limit]
-    cursors = [encode_cursor(t.last_activity_at.isoformat(), t.id) for t in page]
+    cursors = [time_cursor(t.last_activity_at, t.id) for t in page]
     return page, cursors, len(rows) > limit
 
 

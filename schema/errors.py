@@ -4,6 +4,23 @@ from datetime import datetime
 from typing import Any
 
 
+# Every extensions.code a client may see (API.md).
+API_CODES = frozenset(
+    {
+        "UNAUTHENTICATED",
+        "FORBIDDEN",
+        "NOT_FOUND",
+        "BAD_USER_INPUT",
+        "SLOT_UNAVAILABLE",
+        "CONFLICT",
+        "RATE_LIMITED",
+        "INTERNAL",
+        "GRAPHQL_PARSE_FAILED",
+        "GRAPHQL_VALIDATION_FAILED",
+    }
+)
+
+
 class RapportError(Exception):
     """An expected failure: a stable code and a message a person can act on."""
 

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -60,6 +61,21 @@ def decode_cursor(cursor: str, *shape: type) -> list[Any]:
         if expected is str and len(value) > 500:
             raise refusal
     return values
+
+
+def time_cursor(at: datetime, key: int) -> str:
+    """A cursor for lists ordered by an instant, then id."""
+    return encode_cursor(at.isoformat(), key)
+
+
+def decode_time_cursor(cursor: str) -> tuple[datetime, int]:
+    at, key = decode_cursor(cursor, str, int)
+    try:
+        return datetime.fromisoformat(at), key
+    except ValueError:
+        raise BadUserInput(
+            f"expected a cursor from this API, got {shorten(cursor)}"
+        ) from None
 
 
 def shorten(value: str, limit: int = 60) -> str:

@@ -11,20 +11,9 @@ import pytest
 import observability
 from app import create_app
 from resolvers import auth, providers
+from schema.errors import API_CODES
 from settings import Settings
 
-API_CODES = {
-    "UNAUTHENTICATED",
-    "FORBIDDEN",
-    "NOT_FOUND",
-    "BAD_USER_INPUT",
-    "SLOT_UNAVAILABLE",
-    "CONFLICT",
-    "RATE_LIMITED",
-    "INTERNAL",
-    "GRAPHQL_PARSE_FAILED",
-    "GRAPHQL_VALIDATION_FAILED",
-}
 # What a client must never read: stack traces, SQL, the names of our libraries.
 LEAKS = re.compile(
     r"Traceback|File \"|\.py\b|line \d+, in|SELECT |INSERT INTO|UPDATE \w+ SET|"

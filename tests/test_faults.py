@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
+from schema.errors import API_CODES
 from tests.e2e.cluster import (
     ROOT,
     ServerProcess,
@@ -22,18 +23,6 @@ from tests.e2e.cluster import (
 )
 from tests.subscriptions.support import WsClient, free_port, until
 
-API_CODES = {
-    "UNAUTHENTICATED",
-    "FORBIDDEN",
-    "NOT_FOUND",
-    "BAD_USER_INPUT",
-    "SLOT_UNAVAILABLE",
-    "CONFLICT",
-    "RATE_LIMITED",
-    "INTERNAL",
-    "GRAPHQL_PARSE_FAILED",
-    "GRAPHQL_VALIDATION_FAILED",
-}
 SIGN_UP = """
 mutation SignUp($input: SignUpInput!) { signUp(input: $input) { token } }
 """

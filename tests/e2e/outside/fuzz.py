@@ -66,7 +66,10 @@ def run_pass(url: str, name: str, out: Path, extra: list[str]) -> dict[str, int]
     ]  # fmt: skip
     env = {
         **os.environ,
-        "PYTHONPATH": f"{HERE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        # The hooks read API.md's codes from the app itself (schema.errors).
+        "PYTHONPATH": os.pathsep.join(
+            [str(HERE), str(HERE.parents[2]), os.environ.get("PYTHONPATH", "")]
+        ),
         "SCHEMATHESIS_HOOKS": "fuzz_hooks",
         "RAPPORT_FUZZ_TALLY": str(tally_path),
     }

@@ -11,18 +11,8 @@ import threading
 
 import schemathesis
 
-API_CODES = {
-    "UNAUTHENTICATED",
-    "FORBIDDEN",
-    "NOT_FOUND",
-    "BAD_USER_INPUT",
-    "SLOT_UNAVAILABLE",
-    "CONFLICT",
-    "RATE_LIMITED",
-    "INTERNAL",
-    "GRAPHQL_PARSE_FAILED",
-    "GRAPHQL_VALIDATION_FAILED",
-}
+from schema.errors import API_CODES
+
 _lock = threading.Lock()
 _tally = {"cases": 0, "server_errors": 0, "internal": 0, "uncoded": 0}
 
