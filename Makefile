@@ -23,6 +23,7 @@ schema: $(STAMP)
 	$(BIN)/python manage.py export-schema
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
 	$(BIN)/python -m bench
 
 clean:

@@ -30,6 +30,7 @@ from schema.context import Context
 from schema.errors import Unauthenticated
 from settings import Settings, get_settings
 from subscriptions import broker, sessions
+from web.directory_cache import DirectoryCache
 from web.graphiql import OfflineGraphiQLMixin, static_route
 
 logger = logging.getLogger(__name__)
@@ -162,7 +163,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await database.close_database()
 
     routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        # Anonymous repeats of the directory page skip the executor, checked
+        # against the providers' availability versions (web/directory_cache.py).
+        Route("/graphql", DirectoryCache(graphql), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),

@@ -1,9 +1,13 @@
 """`make bench`: Rapport against bare baselines on 127.0.0.1, in one run.
 
 Starts its own Redis, PostgreSQL databases and servers, seeds them, runs each
-scenario alternating Rapport and the baseline, and prints the table. Knobs:
-BENCH_QUICK=1 for a short smoke run, BENCH_ROUNDS, BENCH_DURATION and the rest
-of bench/config.py.
+scenario alternating Rapport and the baseline, and prints the table. Knobs
+(all in bench/config.py): BENCH_QUICK=1 for a short smoke run, BENCH_ROUNDS,
+BENCH_DURATION, BENCH_CONCURRENCY, BENCH_PROVIDERS, BENCH_BIG_PROVIDERS,
+BENCH_WS_CLIENTS, BENCH_PROFILE=0 to skip profiles, BENCH_PG_URL,
+BENCH_KEEP_DATABASES=1. BENCH_PROPOSED=1 measures the changes the report
+proposes outside bench/ (indexes, the validation cache fix, the directory
+cache wired in), labelled as such in the header.
 """
 
 import asyncio
@@ -164,6 +168,8 @@ async def main() -> int:
             if config.proposed_code
             else ""
         ),
+        "servers: one uvicorn process each, LOG_LEVEL=warning, ACCESS_LOG=false, "
+        "throttles raised; the load generator shares the same cores",
         f"machine at start: {uptime()}",
     ]
     for line in header:

@@ -227,7 +227,7 @@ async def directory_targets(
                 "answered from web/directory_cache.py"
                 if cached
                 else "NOT cached: web/directory_cache.DirectoryCache is not wired "
-                "into app.py's /graphql route"
+                "into app.py's /graphql route (BENCH_PROPOSED=1 wires it)"
             )
         ],
     )

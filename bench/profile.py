@@ -99,6 +99,12 @@ _BUCKETS = (
     ),
 )
 _OURS = ("resolvers/", "schema/", "subscriptions/", "web/", "models/")
+_OUR_FILES = frozenset(
+    path.name
+    for folder in ("resolvers", "schema", "subscriptions", "web", "models")
+    for path in (OUT.parent.parent / folder).glob("*.py")
+    if path.name != "__init__.py"
+)
 
 
 def _file(frame: str) -> str:
@@ -120,7 +126,7 @@ def summarise(path: Path, top: int = 10) -> list[str]:
         frames = stack.split(";")
         buckets[_bucket(frames)] += n
         own[_short(frames[-1])] += n
-        for frame in {f for f in frames if _file(f).startswith(_OURS)}:
+        for frame in {f for f in frames if _is_ours(_file(f))}:
             ours[_short(frame)] += n
     if not total:
         return ["  (no samples)"]
@@ -142,12 +148,19 @@ def summarise(path: Path, top: int = 10) -> list[str]:
     return lines
 
 
+def _is_ours(path: str) -> bool:
+    # py-spy sometimes names a module of ours by its file name alone.
+    return path.startswith(_OURS) or ("/" not in path and path in _OUR_FILES)
+
+
 def _bucket(frames: list[str]) -> str:
     for frame in reversed(frames):
         path = _file(frame)
         for name, prefixes in _BUCKETS:
             if path.startswith(prefixes):
                 return name
+        if _is_ours(path):
+            return _BUCKETS[6][0]
     return "event loop and the rest"
 
 

@@ -94,3 +94,28 @@ async def test_a_body_that_is_not_a_json_object_is_a_coded_400(http, body):
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+DIRECTORY_PAGE = "{ providers(first: 5) { edges { node { id name } } } }"
+
+
+async def test_an_anonymous_repeat_of_the_directory_is_served_fresh_from_cache(http):
+    # given a page asked for once
+    from tests.conftest import make_provider
+
+    await make_provider(name="First")
+    first = await post(http, DIRECTORY_PAGE)
+
+    # when it is asked again, and again after a new provider joins
+    again = await post(http, DIRECTORY_PAGE)
+    await make_provider(name="Second")
+    after_change = await post(http, DIRECTORY_PAGE)
+
+    # then the repeat is a hit and the change shows in the very next response
+    assert first.headers.get("x-rapport-cache") == "miss"
+    assert again.headers.get("x-rapport-cache") == "hit"
+    assert again.json() == first.json()
+    names = [
+        e["node"]["name"] for e in after_change.json()["data"]["providers"]["edges"]
+    ]
+    assert names == ["First", "Second"]

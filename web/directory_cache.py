@@ -262,6 +262,11 @@ def _request(scope: Scope, body: bytes) -> tuple[str, str | None, Any] | None:
         except orjson.JSONDecodeError:
             return None
     else:
+        if any(
+            name.lower() == b"accept" and b"text/html" in value
+            for name, value in scope.get("headers") or ()
+        ):
+            return None  # a browser asking for GraphiQL
         params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         data = {name: values[0] for name, values in params.items()}
         if isinstance(data.get("variables"), str):
@@ -329,7 +334,16 @@ class _Capture:
 
     def cacheable(self) -> bool:
         # An answer with errors (bad input, a failure) is never kept.
-        return self.status == 200 and self.complete and b'"errors"' not in self.body
+        json = any(
+            name.lower() == b"content-type" and value.startswith(b"application/json")
+            for name, value in self.headers
+        )
+        return (
+            self.status == 200
+            and json
+            and self.complete
+            and b'"errors"' not in self.body
+        )
 
 
 def _document_allows(query: str, operation: str | None, found: Recorder) -> bool:
