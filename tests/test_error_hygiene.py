@@ -23,7 +23,10 @@ LEAKS = re.compile(
     re.IGNORECASE,
 )
 DIRECTORY = "{ providers { edges { node { name } } } }"
-WITH_AT = "query($at: DateTime!) { providers(filter: {availableFrom: $at, availableTo: $at}) { edges { cursor } } }"  # noqa: E501
+WITH_AT = (
+    "query($at: DateTime!) { providers(filter: "
+    "{availableFrom: $at, availableTo: $at}) { edges { cursor } } }"
+)
 
 # (name, request): each a way a client can get something wrong.
 BAD_REQUESTS: list[tuple[str, dict]] = [

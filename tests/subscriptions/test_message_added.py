@@ -10,34 +10,13 @@ from schema.pagination import encode_cursor
 from subscriptions import broker
 from subscriptions.channels import thread_channel
 from tests.conftest import gid, make_provider, make_thread, make_user
+from tests.subscriptions.messaging import participants, send
 
 MESSAGE_ADDED = """
 subscription Added($threadId: ID!, $after: String) {
   messageAdded(threadId: $threadId, after: $after) { body cursor sender { id } }
 }
 """
-
-SEND = """
-mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { cursor } }
-"""
-
-
-async def participants():
-    client = await make_user()
-    provider = await make_provider()
-    thread = await make_thread(client, provider)
-    return client, provider.user, thread
-
-
-async def send(execute, thread, user, body: str) -> str:
-    result = await execute(
-        SEND,
-        {"input": {"threadId": gid("MessageThread", thread.id), "body": body}},
-        user,
-    )
-    assert result.errors == [], result.errors
-    return result.data["sendMessage"]["cursor"]
-
 
 async def store_silently(thread: models.MessageThread, sender: models.User, body: str):
     """A committed message whose event never went out (a broker outage)."""

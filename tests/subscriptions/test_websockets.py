@@ -17,7 +17,8 @@ from schema.pagination import encode_cursor
 from settings import get_settings
 from subscriptions import broker
 from subscriptions.channels import thread_channel
-from tests.conftest import gid, make_provider, make_thread, make_user
+from tests.conftest import gid, make_user
+from tests.subscriptions.messaging import participants, send
 from tests.subscriptions.support import LEGACY_WS, TRANSPORT_WS, WsClient, until
 
 PROTOCOLS = pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
@@ -32,30 +33,8 @@ INBOX = "subscription { inboxUpdated { id } }"
 
 SCHEDULE = "subscription { scheduleChanged { type } }"
 
-SEND = """
-mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { cursor } }
-"""
-
-
 def ws_url(live_server: str) -> str:
     return f"ws://{live_server}/graphql"
-
-
-async def participants():
-    client = await make_user()
-    provider = await make_provider()
-    thread = await make_thread(client, provider)
-    return client, provider.user, thread
-
-
-async def send(execute, thread, user, body: str) -> str:
-    result = await execute(
-        SEND,
-        {"input": {"threadId": gid("MessageThread", thread.id), "body": body}},
-        user,
-    )
-    assert result.errors == [], result.errors
-    return result.data["sendMessage"]["cursor"]
 
 
 def thread_variables(thread, after: str | None = None) -> dict:
