@@ -5,7 +5,8 @@ scenario alternating Rapport and the baseline, and prints the table. Knobs
 (all in bench/config.py): BENCH_QUICK=1 for a short smoke run, BENCH_ROUNDS,
 BENCH_DURATION, BENCH_CONCURRENCY, BENCH_PROVIDERS, BENCH_BIG_PROVIDERS,
 BENCH_WS_CLIENTS, BENCH_PROFILE=0 to skip profiles, BENCH_PG_URL,
-BENCH_KEEP_DATABASES=1. BENCH_PROPOSED=1 measures the changes the report
+BENCH_KEEP_DATABASES=1, BENCH_ONLY="3 4" to run some targets only.
+BENCH_PROPOSED=1 measures the changes the report
 proposes outside bench/ (indexes, the validation cache fix, the directory
 cache wired in), labelled as such in the header.
 """
@@ -203,6 +204,8 @@ async def main() -> int:
             numbers: str, title: str, run, *involved: Server
         ) -> list[Target]:
             """A scenario whose failure is reported in the table, not raised."""
+            if not config.runs(numbers):
+                return []
             try:
                 return await run()
             except Exception as error:
@@ -270,22 +273,27 @@ async def main() -> int:
 
         for server in (rapport2, bare, bare2):
             server.stop()
-        big_name = f"{config.database}_big"
-        log(f"seeding {big_name}")
-        databases.append(big_name)
-        big_url, _ = await seed_database(config, big_name, config.big_providers, secret)
-        big = rapport_server(
-            "rapport-big", big_url, redis.url, secret, proposed=proposed
-        )
-        servers.append(big)
-        await start(big)
-        targets += await stage(
-            "5b",
-            "directory growth",
-            lambda: one(growth_directory_target(config, world, rapport, big, log)),
-            rapport,
-            big,
-        )
+        if config.runs("5b"):
+            big_name = f"{config.database}_big"
+            log(f"seeding {big_name}")
+            databases.append(big_name)
+            big_url, _ = await seed_database(
+                config, big_name, config.big_providers, secret
+            )
+            big = rapport_server(
+                "rapport-big", big_url, redis.url, secret, proposed=proposed
+            )
+            servers.append(big)
+            await start(big)
+            targets += await stage(
+                "5b",
+                "directory growth",
+                lambda: one(
+                    growth_directory_target(config, world, rapport, big, log)
+                ),
+                rapport,
+                big,
+            )
     finally:
         for server in servers:
             server.stop()

@@ -34,6 +34,13 @@ class BenchConfig:
     profile: bool  # py-spy the Rapport server on unmet targets
     proposed_indexes: bool  # add the indexes the report proposes (labelled)
     proposed_code: bool  # serve through bench/serve_proposed.py (labelled)
+    only: frozenset[str]  # target numbers to run ("1 3"); empty runs them all
+
+    def runs(self, numbers: str) -> bool:
+        """Whether a stage measuring these targets ("3a 3b") is selected."""
+        if not self.only:
+            return True
+        return any(n.rstrip("ab") in self.only for n in numbers.split())
 
     @property
     def bookable_clients(self) -> int:
@@ -65,4 +72,5 @@ def load_config() -> BenchConfig:
         )
         not in ("", "0", "false"),
         proposed_code=os.environ.get("BENCH_PROPOSED", "") not in ("", "0", "false"),
+        only=frozenset(os.environ.get("BENCH_ONLY", "").replace(",", " ").split()),
     )
