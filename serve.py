@@ -36,6 +36,7 @@ def main() -> None:
         proxy_headers=False,
         # A websocket frame is bounded like an HTTP body.
         ws_max_size=settings.max_body_bytes,
+        ws_per_message_deflate=settings.ws_compression,
         access_log=settings.uvicorn_access_log,
         log_level=settings.log_level.lower(),
     )

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     access_log: bool = True
     uvicorn_access_log: bool = False
     metrics_enabled: bool = True
+    # permessage-deflate on websockets: two zlib contexts per connection for
+    # chat frames of a few hundred bytes; off unless asked for.
+    ws_compression: bool = False
     # How long start-up waits for the database before exiting non-zero.
     database_start_timeout_seconds: float = 30.0
 
