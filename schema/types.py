@@ -401,6 +401,8 @@ def cpt_code(kind: models.AppointmentKind, minutes: int) -> str | None:
 
 @strawberry.type
 class Message(Node):
+    # The row, or subscriptions.events.StoredMessage: the same attributes,
+    # rebuilt from the event that announced it.
     row: strawberry.Private[models.Message]
 
     @classmethod

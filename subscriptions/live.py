@@ -29,6 +29,7 @@ from subscriptions.channels import (
     thread_channel,
     user_channel,
 )
+from subscriptions.events import StoredMessage
 
 logger = logging.getLogger(__name__)
 
@@ -83,10 +84,15 @@ async def _messages(
         async for event in events:
             if event.get("kind") != RESYNC and event.get("seq", 0) <= delivered:
                 continue
-            # Read from the database rather than trusting the event: it also
-            # fills a gap (an event lost, or overtaken by a later one), and
-            # after a broker outage it brings everything that was missed.
             ctx.fresh_loaders()
+            stored = StoredMessage.from_event(event)
+            if stored is not None and stored.seq == delivered + 1:
+                delivered = stored.seq
+                yield Message.from_row(stored)
+                continue
+            # Anything else is read from the database: a gap (an event lost,
+            # or overtaken by a later one), or a resync after a broker outage
+            # that brings everything that was missed.
             async for row in _stored_after(thread_id, delivered):
                 delivered = row.seq
                 yield Message.from_row(row)

@@ -7,7 +7,7 @@ import pytest
 import clock
 import models
 from schema.pagination import encode_cursor
-from subscriptions import broker
+from subscriptions import broker, live
 from subscriptions.channels import thread_channel
 from tests.conftest import gid, make_provider, make_thread, make_user
 from tests.subscriptions.messaging import participants, send
@@ -197,3 +197,65 @@ async def test_a_cursor_from_another_thread_is_bad_user_input(execute, subscribe
     stream = await subscribe(MESSAGE_ADDED, variables(thread, foreign), client)
 
     assert (await stream.next()).errors[0].extensions["code"] == "BAD_USER_INPUT"
+
+
+SMILE = "\N{SLIGHTLY SMILING FACE}"
+EVERY_FIELD = """
+subscription Added($threadId: ID!) {
+  messageAdded(threadId: $threadId) {
+    id threadId body topic sentAt clientMessageId cursor sender { id name }
+  }
+}
+"""
+READ_BACK = """
+query Back($id: ID!) {
+  thread(id: $id) {
+    messages(last: 1) {
+      edges {
+        node {
+          id threadId body topic sentAt clientMessageId cursor sender { id name }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+async def test_a_live_message_comes_whole_from_its_event(
+    execute, subscribe, monkeypatch
+):
+    # given a live subscriber whose reads of stored messages are counted
+    client, provider_user, thread = await participants()
+    stream = await subscribe(EVERY_FIELD, variables(thread), provider_user)
+    reads = []
+    original = live._stored_after
+
+    def counted(thread_id, seq):
+        reads.append(seq)
+        return original(thread_id, seq)
+
+    monkeypatch.setattr(live, "_stored_after", counted)
+
+    # when the client sends a message with every optional field
+    sent = await execute(
+        "mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }",
+        {
+            "input": {
+                "threadId": gid("MessageThread", thread.id),
+                "body": f"  Is a 53-minute session 90837? {SMILE}  ",
+                "topic": "BILLING_CODING",
+                "clientMessageId": "phone-1",
+            }
+        },
+        client,
+    )
+    assert sent.errors == [], sent.errors
+
+    # then the subscriber gets exactly what the database holds, read from
+    # the event alone
+    live_message = (await stream.data())["messageAdded"]
+    stored = await execute(READ_BACK, {"id": gid("MessageThread", thread.id)}, client)
+    assert live_message == stored.data["thread"]["messages"]["edges"][0]["node"]
+    assert live_message["body"] == f"Is a 53-minute session 90837? {SMILE}"
+    assert reads == []
