@@ -1,6 +1,7 @@
 """Sign-up, log-in, tokens and who the viewer is."""
 
 import asyncio
+import functools
 import logging
 import secrets
 import zoneinfo
@@ -45,13 +46,27 @@ async def verify_password(password_hash: str, password: str) -> bool:
     return await asyncio.to_thread(check)
 
 
+# In the zone database's files but not places: the host's own zone, tzdata's
+# placeholder, and the alternative trees.
+_NOT_PLACES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+@functools.cache
+def _iana_zones() -> frozenset[str]:
+    return frozenset(
+        name
+        for name in zoneinfo.available_timezones()
+        if name not in _NOT_PLACES and not name.startswith(("posix/", "right/"))
+    )
+
+
 def check_timezone(name: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    # Looked up in the list, not opened: "America" is a folder of the
+    # database (IsADirectoryError), and "localtime" a file but no place.
+    if name not in _iana_zones():
         raise BadUserInput(
             f"expected an IANA time zone like America/New_York, got {name!r}"
-        ) from None
+        )
     return name
 
 

@@ -1,5 +1,7 @@
 """Sign-up, log-in, log-out and the viewer."""
 
+import pytest
+
 import models
 from tests.conftest import PASSWORD, make_user
 
@@ -69,11 +71,17 @@ async def test_duplicate_email_is_a_conflict_in_any_letter_case(execute):
     assert await models.User.all().count() == 1
 
 
-async def test_unknown_time_zone_is_bad_user_input(execute):
-    result = await execute(SIGN_UP, sign_up_input(timezone="EST5"))
+# Folders and files of the zone database that are not places, besides names
+# that are simply wrong.
+@pytest.mark.parametrize(
+    "zone",
+    ["EST5", "America", "localtime", "posixrules", "posix/America/New_York", ""],
+)
+async def test_unknown_time_zone_is_bad_user_input(execute, zone):
+    result = await execute(SIGN_UP, sign_up_input(timezone=zone))
 
     assert result.code == "BAD_USER_INPUT"
-    assert "EST5" in result.errors[0]["message"]
+    assert f"got {zone!r}" in result.errors[0]["message"]
     assert await models.User.all().count() == 0
 
 
