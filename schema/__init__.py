@@ -22,6 +22,10 @@ from strawberry.extensions.query_depth_limiter import (
     create_validator as depth_rule,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.exceptions import (
+    CannotGetOperationTypeError,
+    InvalidOperationTypeError,
+)
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
@@ -97,6 +101,16 @@ def classify(error: GraphQLError, execution_context: ExecutionContext | None) ->
                 f"The document has more than {get_settings().max_tokens:,} tokens: "
                 "ask for fewer fields, or split it into several requests."
             )
+    elif isinstance(original, InvalidOperationTypeError):
+        extensions["code"] = "BAD_USER_INPUT"
+        error.message = (
+            f"{_PLURALS[original.operation_type]} cannot be sent this way: the "
+            "legacy graphql-ws protocol carries subscriptions only, so send "
+            "queries and mutations over HTTP or graphql-transport-ws."
+        )
+    elif isinstance(original, CannotGetOperationTypeError):
+        extensions["code"] = "BAD_USER_INPUT"
+        error.message = original.as_http_error_reason()
     elif error.path is None and (original is None or _is_input_error(original)):
         executed = execution_context is not None and execution_context.result
         # Errors without a field path that arise once execution starts are
@@ -129,6 +143,13 @@ def classify(error: GraphQLError, execution_context: ExecutionContext | None) ->
         error.message = INTERNAL_MESSAGE
         extensions = {"code": "INTERNAL"}
     error.extensions = extensions
+
+
+_PLURALS = {
+    OperationType.QUERY: "Queries",
+    OperationType.MUTATION: "Mutations",
+    OperationType.SUBSCRIPTION: "Subscriptions",
+}
 
 
 def _is_input_error(original: Exception) -> bool:
@@ -197,6 +218,39 @@ class SubscriptionsNeedAWebsocket(SchemaExtension):
         yield
 
 
+class FreshPerOperation(SchemaExtension):
+    """Each operation starts with empty loaders and a full slot budget.
+
+    Over HTTP every request has its own context anyway; on a websocket one
+    context serves every operation of the connection, and its loaders would
+    answer a second query with what the first one read.
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        fresh_loaders = getattr(self.execution_context.context, "fresh_loaders", None)
+        if fresh_loaders is not None:
+            fresh_loaders()
+        yield
+
+
+class SafeParserCache(ParserCache):
+    """ParserCache whose syntax errors reach the client on every transport.
+
+    ParserCache parses inside the parsing hook, outside the try that turns a
+    syntax error into a result; over HTTP something further up catches it,
+    but on a websocket the operation's task dies with the document in its
+    traceback and the client gets a bare `complete`. Leaving a bad document
+    unparsed lets Strawberry parse it again where the error is handled.
+    """
+
+    def on_parse(self) -> Iterator[None]:
+        try:
+            yield from super().on_parse()
+        except GraphQLError:
+            self.execution_context.graphql_document = None
+            yield
+
+
 class RapportSchema(strawberry.Schema):
     def process_errors(
         self,
@@ -226,11 +280,12 @@ def build_schema(settings: Settings | None = None) -> RapportSchema:
     extensions: list[Any] = [
         # First, so its timing and outcome cover every other extension.
         OperationObserver,
+        FreshPerOperation,
         AuthenticationGate,
         RejectNulCharacters,
         SubscriptionsNeedAWebsocket,
         # Both caches live at module level, so factories still share them.
-        lambda: ParserCache(maxsize=512),
+        lambda: SafeParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
         lambda: AddValidationRules(
             limit_rules(settings.max_query_depth, settings.max_aliases)

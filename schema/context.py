@@ -63,7 +63,9 @@ class Context:
         return taken
 
     def fresh_loaders(self) -> None:
+        """A new operation, or a subscription's next event: nothing cached."""
         self._loaders = None
+        self.slot_budget = SLOT_BUDGET
 
     def require_viewer(self) -> models.User:
         if self.viewer is None:

@@ -60,10 +60,13 @@ class Node:
 @strawberry.type
 class User(Node):
     row: strawberry.Private[models.User]
+    # Shown to its owner whoever the viewer is: the account logIn or signUp
+    # has just handed a token to.
+    own: strawberry.Private[bool] = False
 
     @classmethod
-    def from_row(cls, row: models.User) -> User:
-        return cls(id=strawberry.ID(to_global_id("User", row.id)), row=row)
+    def from_row(cls, row: models.User, own: bool = False) -> User:
+        return cls(id=strawberry.ID(to_global_id("User", row.id)), row=row, own=own)
 
     @strawberry.field
     def name(self) -> str:
@@ -72,7 +75,9 @@ class User(Node):
     @strawberry.field(description="Only to the user themself and to staff.")
     def email(self, info: Info) -> str | None:
         viewer = info.context.viewer
-        if viewer is not None and (viewer.id == self.row.id or info.context.is_staff):
+        if self.own or info.context.is_staff:
+            return self.row.email
+        if viewer is not None and viewer.id == self.row.id:
             return self.row.email
         return None
 

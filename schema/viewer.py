@@ -94,9 +94,10 @@ class AuthMutation:
         user, token = await auth.sign_up(
             input.email, input.password, input.name, input.role, input.timezone
         )
-        # The rest of this operation sees the new account as its viewer.
-        info.context.viewer = user
-        return AuthPayload(token=token, user=User.from_row(user))
+        # The caller's own viewer stays as it was: on a websocket the context
+        # outlives this operation, and the socket was never authenticated as
+        # this account (its revocation would not reach it).
+        return AuthPayload(token=token, user=User.from_row(user, own=True))
 
     @strawberry.mutation(description="Wrong credentials are UNAUTHENTICATED.")
     async def log_in(self, info: Info, email: str, password: str) -> AuthPayload:
@@ -104,8 +105,7 @@ class AuthMutation:
 
         await check_login(info.context, email)
         user, token = await auth.log_in(email, password)
-        info.context.viewer = user
-        return AuthPayload(token=token, user=User.from_row(user))
+        return AuthPayload(token=token, user=User.from_row(user, own=True))
 
     @strawberry.mutation(description="The token stops working at once.")
     async def log_out(self, info: Info) -> bool:
