@@ -82,6 +82,10 @@ def current_request_id() -> str | None:
 REDACTED = "[redacted]"
 
 _SCRUBBERS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # graphql-core quotes the document around an error ("2 | <the line>"),
+    # and a block string can hold a whole message body.
+    (re.compile(r"(?m)^(\s*\d+ \| ).+$"), r"\1" + REDACTED),
+    (re.compile(r'"""[\s\S]*?(?:"""|\Z)'), '"""' + REDACTED + '"""'),
     # Our bearer tokens are JWTs; any JWT-shaped string goes.
     (re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]+"), REDACTED),
     (re.compile(r"(?i)\b(bearer)\s+[^\s'\",}]+"), r"\1 " + REDACTED),
@@ -92,7 +96,7 @@ _SCRUBBERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"(?i)([\"']?(?:password|token|secret|body)[\"']?\s*[:=]\s*)"
-            r"(\"[^\"]*\"|'[^']*'|[^\s,}]+)"
+            r"(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,}]+)"
         ),
         r"\1" + REDACTED,
     ),

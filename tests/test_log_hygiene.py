@@ -306,6 +306,30 @@ def redacted(record: logging.LogRecord) -> str:
             ('{"password": "pw-4", "email": "x@example.test"}',),
             "pw-4",
         ),
+        (
+            "strawberry.execution",
+            "%s",
+            (
+                'Syntax Error: Unexpected Name.\n\n'
+                'GraphQL request:2:41\n'
+                '1 | mutation {\n'
+                '2 |   sendMessage(input: {topic: OTHER, x: "my-private-words" y})\n'
+                '  |                                         ^',
+            ),
+            "my-private-words",
+        ),
+        (
+            "app",
+            "Document %s",
+            ('{ a(body: """line one\nmy-block-secret\n""") }',),
+            "my-block-secret",
+        ),
+        (
+            "app",
+            "Payload %s",
+            ('{"body": "an \\"escaped\\" my-escaped-secret"}',),
+            "my-escaped-secret",
+        ),
     ],
 )
 def test_records_from_any_logger_are_scrubbed(name, msg, args, secret):
