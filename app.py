@@ -33,6 +33,7 @@ from settings import Settings, get_settings
 from subscriptions import broker, sessions
 from web.directory_cache import DirectoryCache
 from web.graphiql import OfflineGraphiQLMixin, static_route
+from web.media import JSON, failed_before_execution, negotiate
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,30 @@ class GraphQLApp(OfflineGraphiQLMixin, GraphQL):
         finally:
             if scope["type"] == "websocket":
                 sessions.untrack(scope)
+
+    async def get_sub_response(self, request: Any) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = negotiate(request.headers.get("accept"))
+        return sub_response
+
+    async def process_result(self, request: Any, result: Any) -> Any:
+        data = await super().process_result(request, result)
+        refused = (
+            isinstance(data, dict)
+            and result.data is None
+            and failed_before_execution(data.get("errors") or ())
+        )
+        if refused and negotiate(request.headers.get("accept")) != JSON:
+            del data["data"]  # nothing ran, so there is no data entry at all
+        return data
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type != JSON:
+            response.headers["content-type"] = sub_response.media_type
+            if isinstance(response_data, dict) and "data" not in response_data:
+                response.status_code = 400
+        return response
 
     def decode_json(self, data: str | bytes) -> object:
         try:

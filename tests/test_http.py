@@ -64,6 +64,61 @@ async def test_a_variable_that_cannot_be_coerced_is_bad_user_input(http):
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+APOLLO_ACCEPT = f"{GRAPHQL_RESPONSE},application/json;q=0.9"
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "code"),
+    [
+        ("{ providers(", None, "GRAPHQL_PARSE_FAILED"),
+        ("{ noSuchField }", None, "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "query($id: ID!) { provider(id: $id) { name } }",
+            {"id": None},
+            "BAD_USER_INPUT",
+        ),
+    ],
+)
+async def test_refused_documents_are_400_without_data_when_asked_for(
+    http, query, variables, code
+):
+    headers = {"Accept": APOLLO_ACCEPT}
+
+    response = await http.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE)
+    assert "data" not in response.json()
+    assert response.json()["errors"][0]["extensions"]["code"] == code
+
+
+async def test_plain_json_clients_still_get_200_with_data_null(http):
+    response = await post(http, "{ noSuchField }")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["data"] is None
+
+
+async def test_answers_and_field_errors_are_200_in_either_type(http):
+    headers = {"Accept": GRAPHQL_RESPONSE}
+    query = '{ insurancePlans { id } provider(id: "bm90IGFuIGlk") { name } }'
+    answered = await http.post("/graphql", json={"query": query}, headers=headers)
+    anonymous = await http.post(
+        "/graphql", json={"query": "mutation { logOut }"}, headers=headers
+    )
+
+    assert answered.status_code == 200
+    assert answered.headers["content-type"].startswith(GRAPHQL_RESPONSE)
+    assert answered.json()["data"]["insurancePlans"] == []
+    assert anonymous.status_code == 200
+    assert anonymous.json()["data"] is None
+    assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
 async def test_queries_work_over_get(http):
     response = await http.get("/graphql", params={"query": "{ insurancePlans { id } }"})
 
@@ -119,3 +174,20 @@ async def test_an_anonymous_repeat_of_the_directory_is_served_fresh_from_cache(h
         e["node"]["name"] for e in after_change.json()["data"]["providers"]["edges"]
     ]
     assert names == ["First", "Second"]
+
+
+async def test_the_cached_directory_keeps_each_media_type_apart(http):
+    from tests.conftest import make_provider
+
+    await make_provider(name="First")
+    as_json = await post(http, DIRECTORY_PAGE)
+    headers = {"Accept": APOLLO_ACCEPT}
+    newer = [
+        await http.post("/graphql", json={"query": DIRECTORY_PAGE}, headers=headers)
+        for _ in range(2)
+    ]
+
+    assert as_json.headers["content-type"].startswith("application/json")
+    assert [r.headers.get("x-rapport-cache") for r in newer] == ["miss", "hit"]
+    assert all(r.headers["content-type"].startswith(GRAPHQL_RESPONSE) for r in newer)
+    assert newer[1].json() == as_json.json()

@@ -45,6 +45,7 @@ from graphql import (
 )
 
 import clock
+from web.media import GRAPHQL_RESPONSE, JSON, negotiate
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ HEADER = b"x-rapport-cache"
 MAX_ENTRIES = 512
 MAX_AGE_SECONDS = 60.0
 MAX_BODY_BYTES = 100_000
+_JSON_TYPES = (JSON.encode(), GRAPHQL_RESPONSE.encode())
 
 # What each type may select and still be cached: (field -> type of its value).
 _SLOT = {"startsAt": None, "endsAt": None, "formats": None, "__typename": None}
@@ -173,7 +175,9 @@ class DirectoryCache:
         if request is None:
             await self.app(scope, receive, send)
             return
-        key = orjson.dumps(request, option=orjson.OPT_SORT_KEYS)
+        # The same page in the two media types differs only in its header.
+        media = negotiate(_header(scope, b"accept"))
+        key = orjson.dumps((media, request), option=orjson.OPT_SORT_KEYS)
 
         entry = self.entries.get(key)
         if entry is not None:
@@ -201,6 +205,13 @@ class DirectoryCache:
         )
         while len(self.entries) > self.max_entries:
             self.entries.popitem(last=False)
+
+
+def _header(scope: Scope, wanted: bytes) -> str | None:
+    for name, value in scope.get("headers") or ():
+        if name.lower() == wanted:
+            return value.decode("latin-1")
+    return None
 
 
 def _anonymous(scope: Scope) -> bool:
@@ -335,7 +346,8 @@ class _Capture:
     def cacheable(self) -> bool:
         # An answer with errors (bad input, a failure) is never kept.
         json = any(
-            name.lower() == b"content-type" and value.startswith(b"application/json")
+            name.lower() == b"content-type"
+            and value.split(b";")[0].strip() in _JSON_TYPES
             for name, value in self.headers
         )
         return (
