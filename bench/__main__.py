@@ -6,9 +6,6 @@ scenario alternating Rapport and the baseline, and prints the table. Knobs
 BENCH_DURATION, BENCH_CONCURRENCY, BENCH_PROVIDERS, BENCH_BIG_PROVIDERS,
 BENCH_WS_CLIENTS, BENCH_PROFILE=0 to skip profiles, BENCH_PG_URL,
 BENCH_KEEP_DATABASES=1, BENCH_ONLY="3 4" to run some targets only.
-BENCH_PROPOSED=1 measures the changes the report
-proposes outside bench/ (indexes, the validation cache fix, the directory
-cache wired in), labelled as such in the header.
 """
 
 import asyncio
@@ -34,7 +31,7 @@ from bench.directory import (
 from bench.load import cycling, http_request, post, run_load
 from bench.realtime import Side, realtime_targets
 from bench.report import Target, render
-from bench.seed import World, add_proposed_indexes, seed
+from bench.seed import World, seed
 from bench.services import (
     Redis,
     Server,
@@ -82,9 +79,6 @@ async def seed_database(
 ) -> tuple[str, World]:
     url = await recreate_database(config.pg_url, name)
     await asyncio.to_thread(migrate, url)
-    if config.proposed_indexes:
-        added = await add_proposed_indexes(url)
-        log(f"added proposed indexes to {name}: {', '.join(added) or 'none needed'}")
     world = await seed(
         url,
         providers=providers,
@@ -156,18 +150,10 @@ async def main() -> int:
     config = load_config()
     started = time.perf_counter()
     header = [
-        f"bench: Rapport vs bare baselines, {os.cpu_count()} cores"
-        f"{', QUICK mode' if config.quick else ''}; rounds={config.rounds}, "
-        f"{config.duration:.0f}s each, {config.concurrency} connections; schema: "
-        + (
-            "migrations + proposed indexes"
-            if config.proposed_indexes
-            else "as migrated"
-        )
-        + (
-            "; PROPOSED code changes applied (bench/serve_proposed.py)"
-            if config.proposed_code
-            else ""
+        (
+            f"bench: Rapport vs bare baselines, {os.cpu_count()} cores"
+            f"{', QUICK mode' if config.quick else ''}; rounds={config.rounds}, "
+            f"{config.duration:.0f}s each, {config.concurrency} connections"
         ),
         "servers: one uvicorn process each, LOG_LEVEL=warning, ACCESS_LOG=false, "
         "throttles raised; the load generator shares the same cores",
@@ -189,11 +175,8 @@ async def main() -> int:
             config, config.database, config.providers, secret
         )
 
-        proposed = config.proposed_code
-        rapport = rapport_server("rapport", url, redis.url, secret, proposed=proposed)
-        rapport2 = rapport_server(
-            "rapport-2", url, redis.url, secret, proposed=proposed
-        )
+        rapport = rapport_server("rapport", url, redis.url, secret)
+        rapport2 = rapport_server("rapport-2", url, redis.url, secret)
         bare = bare_server("bare", url, redis.url)
         bare2 = bare_server("bare-2", url, redis.url)
         servers += [rapport, rapport2, bare, bare2]
@@ -280,9 +263,7 @@ async def main() -> int:
             big_url, _ = await seed_database(
                 config, big_name, config.big_providers, secret
             )
-            big = rapport_server(
-                "rapport-big", big_url, redis.url, secret, proposed=proposed
-            )
+            big = rapport_server("rapport-big", big_url, redis.url, secret)
             servers.append(big)
             await start(big)
             targets += await stage(

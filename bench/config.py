@@ -32,8 +32,6 @@ class BenchConfig:
     message_seconds: float
     ws_rounds: int
     profile: bool  # py-spy the Rapport server on unmet targets
-    proposed_indexes: bool  # add the indexes the report proposes (labelled)
-    proposed_code: bool  # serve through bench/serve_proposed.py (labelled)
     only: frozenset[str]  # target numbers to run ("1 3"); empty runs them all
 
     def runs(self, numbers: str) -> bool:
@@ -67,10 +65,5 @@ def load_config() -> BenchConfig:
         ws_rounds=_int("BENCH_WS_ROUNDS", 1 if quick else 2),
         profile=os.environ.get("BENCH_PROFILE", "1" if not quick else "0")
         not in ("", "0", "false"),
-        proposed_indexes=os.environ.get(
-            "BENCH_PROPOSED_INDEXES", os.environ.get("BENCH_PROPOSED", "")
-        )
-        not in ("", "0", "false"),
-        proposed_code=os.environ.get("BENCH_PROPOSED", "") not in ("", "0", "false"),
         only=frozenset(os.environ.get("BENCH_ONLY", "").replace(",", " ").split()),
     )

@@ -226,8 +226,7 @@ async def directory_targets(
             + (
                 "answered from web/directory_cache.py"
                 if cached
-                else "NOT cached: web/directory_cache.DirectoryCache is not wired "
-                "into app.py's /graphql route (BENCH_PROPOSED=1 wires it)"
+                else "NOT cached: the repeats missed web/directory_cache.py"
             )
         ],
     )

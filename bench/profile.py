@@ -171,7 +171,6 @@ _PLUMBING = (
     "(uvicorn/main.py)",
     "(uvicorn/_compat.py)",
     "(serve.py)",
-    "(serve_proposed.py)",
     "(starlette/applications.py)",
     "(middleware/errors.py)",
     "(middleware/exceptions.py)",

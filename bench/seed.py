@@ -590,36 +590,6 @@ async def seed(
     )
 
 
-# Indexes the directory's statements want and the migrations do not have yet
-# (issue #6's report): with BENCH_PROPOSED_INDEXES=1 the bench adds them, and
-# says so in its header, to show what they change.
-PROPOSED_INDEXES = (
-    ("availability_windows", "provider_id"),
-    ("offices", "provider_id"),
-    ("provider_plans", "insuranceplan_id, providers_id"),
-    ("provider_tags", "kind, folded, provider_id"),
-)
-
-
-async def add_proposed_indexes(dsn: str) -> list[str]:
-    """Create each proposed index unless one on exactly its columns exists."""
-    added = []
-    conn = await asyncpg.connect(dsn)
-    try:
-        for table, columns in PROPOSED_INDEXES:
-            defs = await conn.fetch(
-                "SELECT indexdef FROM pg_indexes WHERE tablename = $1", table
-            )
-            if not any(f"({columns})" in d["indexdef"] for d in defs):
-                name = f"bench_{table}_{columns.split(',')[0].strip()}"
-                await conn.execute(f"CREATE INDEX {name} ON {table} ({columns})")
-                added.append(f"{table}({columns})")
-        await conn.execute("ANALYZE")
-    finally:
-        await conn.close()
-    return added
-
-
 def _full_page_filters(
     seeds: list[ProviderSeed], wanted: int = 40
 ) -> list[tuple[str, int]]:

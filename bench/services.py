@@ -256,11 +256,8 @@ def rapport_server(
     redis_url: str,
     secret: str,
     argv: list[str] | None = None,
-    proposed: bool = False,
 ) -> Server:
     env = rapport_env(database_url, redis_url, secret, free_port())
-    if proposed and argv is None:
-        argv = [sys.executable, "-m", "bench.serve_proposed"]
     return Server(name, env, bare=False, argv=argv)
 
 
