@@ -1,6 +1,7 @@
 // The GraphQL-over-HTTP audit (npm graphql-http) against a running server.
 // Usage: node audit.mjs http://127.0.0.1:8000/graphql
-// Prints each warning and error; exits 1 when any audit is an error.
+// Prints each warning and error; exits 1 when any audit is not ok: every
+// one passes since we answer application/graphql-response+json (web/media.py).
 import { auditServer } from "graphql-http";
 
 const url = process.argv[2];
@@ -21,4 +22,4 @@ console.log(
   `graphql-http audit: ${results.length} checks, ${count("ok")} passed, ` +
     `${count("warn")} warned, ${count("notice")} notices, ${errors} errors`,
 );
-process.exit(errors === 0 ? 0 : 1);
+process.exit(errors === 0 && count("warn") === 0 ? 0 : 1);

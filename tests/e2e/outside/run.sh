@@ -71,6 +71,7 @@ if grep -n "Traceback" "$OUT/server.log"; then
 else
   passed=$((passed + 1))
 fi
+"$PY" "$HERE/timings.py" "$OUT/server.log"
 say "artifacts in $OUT"
 echo "outside-verification: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
