@@ -31,6 +31,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from observability import UNAVAILABLE_MESSAGE, OperationObserver, dependency_is_down
+from schema.context import begin_operation
 from schema.errors import BadUserInput, RapportError
 from schema.scalars import SCALAR_OVERRIDES
 from settings import Settings, get_settings
@@ -223,13 +224,11 @@ class FreshPerOperation(SchemaExtension):
 
     Over HTTP every request has its own context anyway; on a websocket one
     context serves every operation of the connection, and its loaders would
-    answer a second query with what the first one read.
+    answer a second query with what the first one read (schema/context.py).
     """
 
     def on_operation(self) -> Iterator[None]:
-        fresh_loaders = getattr(self.execution_context.context, "fresh_loaders", None)
-        if fresh_loaders is not None:
-            fresh_loaders()
+        begin_operation()
         yield
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextvars import ContextVar
 from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,6 +21,33 @@ T = TypeVar("T")
 SLOT_BUDGET = 20_000
 
 
+class OperationState:
+    """What one operation, or one event of a subscription, caches and spends."""
+
+    __slots__ = ("loaders", "slot_budget")
+
+    def __init__(self) -> None:
+        self.loaders: Loaders | None = None
+        self.slot_budget = SLOT_BUDGET
+
+    def renew(self) -> None:
+        self.loaders = None
+        self.slot_budget = SLOT_BUDGET
+
+
+# A websocket's one Context serves all its operations at once, each in a task
+# of its own; the state lives in the task, so they never share it. Set once
+# when the operation starts and only mutated after, so the tasks graphql-core
+# starts for list items (copies of this context) share the operation's state.
+_operation: ContextVar[OperationState | None] = ContextVar(
+    "rapport_operation", default=None
+)
+
+
+def begin_operation() -> None:
+    _operation.set(OperationState())
+
+
 class Context:
     def __init__(
         self,
@@ -33,19 +61,24 @@ class Context:
         self.session_id = session_id
         # Filled from graphql-transport-ws / graphql-ws connection_init.
         self.connection_params: dict[str, Any] | None = None
-        self._loaders: Loaders | None = None
-        self.slot_budget = SLOT_BUDGET
+        # Outside any operation (resolvers called directly): the Context's own.
+        self._own_state = OperationState()
         # Set when a bearer token was sent but is not valid.
         self.auth_error: Exception | None = None
 
     @property
+    def _state(self) -> OperationState:
+        return _operation.get() or self._own_state
+
+    @property
     def loaders(self) -> Loaders:
         """Loaders for this operation; subscriptions call fresh_loaders per event."""
-        if self._loaders is None:
+        state = self._state
+        if state.loaders is None:
             from resolvers.loaders import Loaders
 
-            self._loaders = Loaders()
-        return self._loaders
+            state.loaders = Loaders()
+        return state.loaders
 
     def spend_slot_budget(self, slots: Iterable[T]) -> list[T]:
         """Open times listed so far in this operation, bounded.
@@ -53,19 +86,19 @@ class Context:
         Each provider's year of open times is cheap; a hundred aliased copies
         of a hundred providers' years would hold the event loop for a minute.
         """
-        taken = list(islice(slots, self.slot_budget + 1))
-        if len(taken) > self.slot_budget:
+        state = self._state
+        taken = list(islice(slots, state.slot_budget + 1))
+        if len(taken) > state.slot_budget:
             raise BadUserInput(
                 f"That asks for more than {SLOT_BUDGET:,} open times in one "
                 "request: narrow from and to, or ask about fewer providers."
             )
-        self.slot_budget -= len(taken)
+        state.slot_budget -= len(taken)
         return taken
 
     def fresh_loaders(self) -> None:
-        """A new operation, or a subscription's next event: nothing cached."""
-        self._loaders = None
-        self.slot_budget = SLOT_BUDGET
+        """A subscription's next event: nothing cached, a full budget."""
+        self._state.renew()
 
     def require_viewer(self) -> models.User:
         if self.viewer is None:
