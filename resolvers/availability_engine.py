@@ -77,9 +77,20 @@ class _IntervalIndex:
         self._max_ends = list(accumulate((b for _, b in cleaned), max))
 
     def collides(self, s: datetime, e: datetime, pad: timedelta) -> bool:
-        # [s, e) collides with [a, b) when s < b + pad and a < e + pad.
+        return self.free_from(s, e, pad) is not None
+
+    def free_from(self, s: datetime, e: datetime, pad: timedelta) -> datetime | None:
+        """None if [s, e) is clear; else the earliest start that might be.
+
+        [s, e) collides with [a, b) when s < b + pad and a < e + pad. Every
+        interval that starts early enough to block s also blocks any later
+        start until the latest of their ends, plus pad, has passed.
+        """
         count = bisect_left(self._starts, e + pad)
-        return count > 0 and self._max_ends[count - 1] + pad > s
+        if count == 0:
+            return None
+        clear_from = self._max_ends[count - 1] + pad
+        return clear_from if clear_from > s else None
 
 
 def _utc(value: datetime, what: str) -> datetime:
@@ -114,6 +125,25 @@ def _local_instant(day: date, minute: int, zone: ZoneInfo) -> datetime:
     return wall.astimezone(UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class _Blocks:
+    """What keeps a start from being offered: time off, and bookings + buffer."""
+
+    time_off: _IntervalIndex
+    busy: _IntervalIndex
+    buffer: timedelta
+
+    def free_from(self, s: datetime, e: datetime) -> datetime | None:
+        return self.time_off.free_from(s, e, timedelta(0)) or self.busy.free_from(
+            s, e, self.buffer
+        )
+
+
+def _first_grid_point(origin: datetime, step: timedelta, at_least: datetime) -> int:
+    """How many steps from origin to the first grid point >= at_least."""
+    return max(0, -((origin - at_least) // step))
+
+
 def _window_starts(
     day: date,
     window: Window,
@@ -122,18 +152,23 @@ def _window_starts(
     duration: timedelta,
     lo: datetime,
     hi: datetime,
+    blocks: _Blocks,
 ) -> Iterator[datetime]:
-    """Grid starts of one window on one local date, clipped to [lo, hi)."""
+    """Open grid starts of one window on one local date, clipped to [lo, hi).
+
+    A blocked start jumps past what blocks it, so a year of time off costs a
+    few look-ups per window and date, not one per grid point.
+    """
     window_start = _local_instant(day, window.start_minute, zone)
     window_end = _local_instant(day, window.end_minute, zone)
-    first = 0
-    if lo > window_start:
-        # Jump straight to the first grid point >= lo instead of walking to it.
-        first = -((window_start - lo) // step)
-    s = window_start + first * step
+    s = window_start + _first_grid_point(window_start, step, lo) * step
     while s < hi and s + duration <= window_end:
-        yield s
-        s += step
+        clear_from = blocks.free_from(s, s + duration)
+        if clear_from is None:
+            yield s
+            s += step
+        else:
+            s = window_start + _first_grid_point(window_start, step, clear_from) * step
 
 
 def iter_open_slots(
@@ -173,9 +208,11 @@ def iter_open_slots(
         zone=zone,
         duration=timedelta(minutes=duration_minutes),
         step=timedelta(minutes=step_minutes),
-        buffer=timedelta(minutes=buffer_minutes),
-        busy=_IntervalIndex(busy),
-        time_off=_IntervalIndex(time_off),
+        blocks=_Blocks(
+            time_off=_IntervalIndex(time_off),
+            busy=_IntervalIndex(busy),
+            buffer=timedelta(minutes=buffer_minutes),
+        ),
         lo=max(range_start_utc, now_utc + timedelta(hours=minimum_notice_hours)),
         # A start exactly at now + horizon is allowed; one microsecond past it
         # (datetime's resolution) is the tightest exclusive bound, so the walk
@@ -193,15 +230,12 @@ def _generate(
     zone: ZoneInfo,
     duration: timedelta,
     step: timedelta,
-    buffer: timedelta,
-    busy: _IntervalIndex,
-    time_off: _IntervalIndex,
+    blocks: _Blocks,
     lo: datetime,
     hi: datetime,
 ) -> Iterator[OpenSlot]:
     if hi <= lo:
         return
-    zero = timedelta(0)
     # Local dates are not UTC dates and DST gaps make wall->UTC non-monotonic,
     # so candidates wait in a heap until no later local date can precede them.
     pending: list[tuple[datetime, int, int, tuple[str, ...]]] = []
@@ -210,10 +244,8 @@ def _generate(
     last_day = hi.astimezone(zone).date() + _ONE_DAY
     while True:
         for index, window in by_weekday[day.isoweekday()]:
-            for s in _window_starts(day, window, zone, step, duration, lo, hi):
-                e = s + duration
-                if time_off.collides(s, e, zero) or busy.collides(s, e, buffer):
-                    continue
+            starts = _window_starts(day, window, zone, step, duration, lo, hi, blocks)
+            for s in starts:
                 heapq.heappush(pending, (s, day.toordinal(), index, window.formats))
         if day >= last_day:
             watermark = None

@@ -531,6 +531,121 @@ def test_the_next_available_slot_is_cheap_even_with_a_long_horizon(
     assert count_dates_walked(monkeypatch, 1, booking_horizon_days=36500) <= 4
 
 
+def count_blocked_checks(monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> int:
+    calls = 0
+    real = availability_engine._Blocks.free_from
+
+    def counting(self: Any, s: datetime, e: datetime) -> Any:
+        nonlocal calls
+        calls += 1
+        return real(self, s, e)
+
+    monkeypatch.setattr(availability_engine._Blocks, "free_from", counting)
+    list(
+        iter_open_slots(
+            **settings(**overrides),
+            range_start=z("2027-01-01T00:00"),
+            range_end=z("2028-01-01T00:00"),
+        )
+    )
+    return calls
+
+
+def test_a_year_of_time_off_costs_a_check_per_window_and_date_not_per_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given whole-day windows on a 5-minute grid (288 starts a day), all off
+    whole_days = [window(day, "00:00", "24:00") for day in range(1, 8)] * 3
+    year_off = [(z("2026-12-01T00:00"), z("2028-02-01T00:00"))]
+
+    checks = count_blocked_checks(
+        monkeypatch,
+        windows=whole_days,
+        step_minutes=5,
+        duration_minutes=5,
+        booking_horizon_days=365,
+        time_off=year_off,
+    )
+
+    # then each window and date is settled in one look-up, not 288
+    assert checks <= 3 * 367
+
+
+def test_a_run_of_bookings_is_jumped_over_not_walked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a day booked solid, appointment after appointment, then free time
+    monday = z("2027-06-14T00:00")
+    booked = [
+        (monday + timedelta(minutes=50 * i), monday + timedelta(minutes=50 * (i + 1)))
+        for i in range(20)
+    ]
+
+    checks = count_blocked_checks(
+        monkeypatch,
+        windows=[window(MONDAY, "00:00", "24:00")],
+        step_minutes=5,
+        duration_minutes=50,
+        busy=booked,
+        now=z("2027-06-13T00:00"),
+        booking_horizon_days=2,
+    )
+
+    # one check per booking jumped, one per open start after them
+    free_starts = (24 * 60 - 20 * 50 - 50) // 5 + 1
+    assert checks <= 20 + free_starts + 1
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_jumping_past_blocks_finds_exactly_the_starts_a_full_walk_finds(
+    seed: int,
+) -> None:
+    # given a random calendar: windows, bookings with a buffer, time off
+    rng = random.Random(seed)
+    minute = lambda: rng.randrange(0, 24 * 60, 15)  # noqa: E731
+    windows = []
+    for _ in range(rng.randint(1, 6)):
+        a, b = sorted(rng.sample(range(0, 24 * 60 + 1, 15), 2))
+        windows.append(
+            Window(rng.randint(1, 7), a, b, (rng.choice(["VIDEO", "IN_PERSON"]),))
+        )
+    day0 = z("2027-03-08T00:00")
+
+    def spans(count: int, longest: int) -> list[tuple[datetime, datetime]]:
+        found = []
+        for _ in range(count):
+            start = day0 + timedelta(days=rng.randrange(14), minutes=minute())
+            found.append((start, start + timedelta(minutes=rng.randint(5, longest))))
+        return found
+
+    common = {
+        "windows": windows,
+        "timezone": rng.choice(["America/New_York", "Australia/Sydney", "UTC"]),
+        "duration_minutes": rng.choice([15, 50, 60]),
+        "step_minutes": rng.choice([5, 15, 30]),
+        "buffer_minutes": rng.choice([0, 10, 25]),
+        "now": day0,
+        "booking_horizon_days": 14,
+    }
+    busy, time_off = spans(rng.randint(0, 30), 120), spans(rng.randint(0, 4), 2000)
+    fortnight = (day0, day0 + timedelta(days=15))
+
+    # when the engine lists them, and a full walk filters the unblocked list
+    found = slots(*fortnight, busy=busy, time_off=time_off, **common)
+    pad = timedelta(minutes=common["buffer_minutes"])
+
+    def blocked(slot: OpenSlot) -> bool:
+        s, e = slot.starts_at, slot.ends_at
+        return any(s < b and a < e for a, b in time_off) or any(
+            s < b + pad and a < e + pad for a, b in busy
+        )
+
+    walked = [x for x in slots(*fortnight, **common) if not blocked(x)]
+
+    # then both agree, formats included
+    assert found == walked
+
+
 # --- daylight-saving edge cases do not crash ----------------------------------
 
 
