@@ -37,6 +37,9 @@ US_STATES = frozenset(
     "WY PR GU VI AS MP".split()
 )
 MAX_HORIZON_DAYS = 365
+# Every office and plan is read for each directory page the provider is on.
+MAX_OFFICES = 20
+MAX_PLANS = 200
 LIST_FIELDS = {
     "specialties": models.TagKind.SPECIALTY,
     "modalities": models.TagKind.MODALITY,
@@ -321,15 +324,23 @@ async def own_provider(ctx: Context) -> models.Provider:
 
 
 def _clean_list(name: str, values: Sequence[str], limit: int = 30) -> list[str]:
+    """Trimmed, without repeats in any letter case; refused at the limit's first
+    excess, so a list of a hundred thousand costs no more than one of 31."""
     cleaned: list[str] = []
+    seen: set[str] = set()
     for value in values:
         value = value.strip()
         if not value or len(value) > 100:
             raise BadUserInput(f"expected each of {name} to be 1 to 100 characters")
-        if value.casefold() not in {v.casefold() for v in cleaned}:
-            cleaned.append(value)
-    if len(cleaned) > limit:
-        raise BadUserInput(f"expected at most {limit} {name}, got {len(cleaned)}")
+        folded = value.casefold()
+        if folded in seen:
+            continue
+        seen.add(folded)
+        cleaned.append(value)
+        if len(cleaned) > limit:
+            raise BadUserInput(
+                f"expected at most {limit} {name}, got {len(values):,} values"
+            )
     return cleaned
 
 
@@ -411,6 +422,11 @@ async def update_profile(ctx: Context, changes: dict[str, Any]) -> models.Provid
             case "offices":
                 offices = _offices(value)
             case "insurance_plan_ids":
+                if len(value) > MAX_PLANS:
+                    raise BadUserInput(
+                        f"expected at most {MAX_PLANS} insurancePlanIds, "
+                        f"got {len(value):,}"
+                    )
                 plan_ids = [require_int_id(i, "InsurancePlan") for i in value]
 
     if plan_ids is not None:
@@ -442,6 +458,10 @@ async def update_profile(ctx: Context, changes: dict[str, Any]) -> models.Provid
 
 
 def _offices(values: Sequence[Any]) -> list[dict[str, Any]]:
+    if len(values) > MAX_OFFICES:
+        raise BadUserInput(
+            f"expected at most {MAX_OFFICES} offices, got {len(values):,}"
+        )
     offices = []
     for position, office in enumerate(values):
         label = (office.label or "").strip()
@@ -498,14 +518,15 @@ def parse_windows(windows: Sequence[WindowInput]) -> list[dict[str, Any]]:
                     "expected window formats from VIDEO and IN_PERSON; intro "
                     "calls are offered in every window"
                 )
-        rows.append(
-            {
-                "weekday": window.weekday,
-                "start_minute": start,
-                "end_minute": end,
-                "formats": formats,
-            }
-        )
+        row = {
+            "weekday": window.weekday,
+            "start_minute": start,
+            "end_minute": end,
+            "formats": formats,
+        }
+        # A copy of a window offers nothing more, yet costs every listing.
+        if row not in rows:
+            rows.append(row)
     return rows
 
 

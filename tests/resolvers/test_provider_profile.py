@@ -1,5 +1,7 @@
 """A provider's own profile, weekly hours and time off."""
 
+import pytest
+
 import models
 from tests.conftest import gid, make_provider, make_user, utc
 
@@ -200,3 +202,53 @@ async def test_an_id_of_another_type_names_the_expected_type_in_words(execute):
     )
 
     assert result.errors[0]["message"].startswith("No insurance plan has the id")
+
+
+PROFILE_LISTS = """
+mutation Lists($input: ProviderProfileInput!) {
+  updateProviderProfile(input: $input) { specialties offices { label } }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("specialties", [f"s{i}" for i in range(20_000)], "at most 30 specialties"),
+        (
+            "offices",
+            [
+                {"label": f"o{i}", "address": "1 Main St", "state": "NY"}
+                for i in range(21)
+            ],
+            "at most 20 offices",
+        ),
+        (
+            "insurancePlanIds",
+            [gid("InsurancePlan", i) for i in range(1, 202)],
+            "at most 200 insurancePlanIds",
+        ),
+    ],
+)
+async def test_oversized_lists_are_refused_and_nothing_changes(
+    execute, field, value, message
+):
+    provider = await make_provider(specialties=["Grief"])
+
+    result = await execute(PROFILE_LISTS, {"input": {field: value}}, provider.user)
+
+    assert result.code == "BAD_USER_INPUT"
+    assert message in result.errors[0]["message"]
+    stored = await models.Provider.get(id=provider.id)
+    assert stored.specialties == ["Grief"]
+    assert await models.Office.filter(provider_id=provider.id).count() == 0
+
+
+async def test_copies_of_a_window_are_stored_once(execute):
+    provider = await make_provider(windows=[])
+    monday = {"weekday": 1, "start": "09:00", "end": "17:00"}
+
+    result = await execute(SET_WINDOWS, {"windows": [monday] * 50}, provider.user)
+
+    assert result.errors == []
+    assert await models.AvailabilityWindow.filter(provider_id=provider.id).count() == 1
