@@ -1,6 +1,7 @@
 """The schema: root types assembled from each domain, limits and error codes."""
 
 import logging
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
@@ -171,6 +172,11 @@ class AuthenticationGate(SchemaExtension):
         yield
 
 
+# A raw NUL, or the escapes a string literal can spell it with: \u0000 and
+# \u{0}. (An escaped backslash before them is refused too: rare, harmless.)
+_NUL_IN_DOCUMENT = re.compile(r"\x00|\\u0000|\\u\{0+\}")
+
+
 def _holds_nul(value: object) -> bool:
     if isinstance(value, str):
         return "\x00" in value
@@ -191,7 +197,7 @@ class RejectNulCharacters(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         query = context.query or ""
-        if "\\u0000" in query or _holds_nul(context.variables):
+        if _NUL_IN_DOCUMENT.search(query) or _holds_nul(context.variables):
             error = BadUserInput("expected text without NUL (\\u0000) characters")
             context.result = GraphQLExecutionResult(
                 data=None, errors=[GraphQLError(error.message, original_error=error)]

@@ -5,7 +5,11 @@ import binascii
 import re
 
 from schema.errors import BadUserInput, NotFound
-from schema.pagination import shorten
+from schema.pagination import MAX_INT_KEY, shorten
+
+# ASCII digits, no leading zero: "²" and "１" are digits to str.isdigit(),
+# and "0001" would be a second id for row 1.
+_KEY = re.compile(r"[1-9][0-9]{0,9}")
 
 
 def to_global_id(type_name: str, key: int | str) -> str:
@@ -30,9 +34,12 @@ def parse_int_id(global_id: str, expected: str) -> int | None:
         type_name, key = from_global_id(global_id)
     except ValueError:
         return None
-    if type_name != expected or not key.isdigit() or len(key) > 18:
+    if type_name != expected or not _KEY.fullmatch(key):
         return None
-    return int(key)
+    number = int(key)
+    # Past the integer columns' range no row can have it (and PostgreSQL
+    # would refuse the comparison).
+    return number if number <= MAX_INT_KEY else None
 
 
 def require_int_id(global_id: str, expected: str) -> int:

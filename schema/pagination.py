@@ -40,7 +40,7 @@ def encode_cursor(*values: Any) -> str:
 
 
 # Cursor integers are ids and sequence numbers: bounded like the columns.
-_MAX_CURSOR_INT = 2**31 - 1
+MAX_INT_KEY = 2**31 - 1
 
 
 def decode_cursor(cursor: str, *shape: type) -> list[Any]:
@@ -56,9 +56,10 @@ def decode_cursor(cursor: str, *shape: type) -> list[Any]:
         # bool is an int to Python, never to us.
         if type(value) is not expected:
             raise refusal
-        if expected is int and not 0 <= value <= _MAX_CURSOR_INT:
+        if expected is int and not 0 <= value <= MAX_INT_KEY:
             raise refusal
-        if expected is str and len(value) > 500:
+        # PostgreSQL text cannot hold NUL (schema.RejectNulCharacters).
+        if expected is str and (len(value) > 500 or "\x00" in value):
             raise refusal
     return values
 

@@ -6,6 +6,8 @@ import strawberry
 
 from schema.errors import format_instant
 
+FIRST_YEAR, LAST_YEAR = 1000, 9000
+
 
 def parse_datetime(value: object) -> datetime:
     if not isinstance(value, str):
@@ -24,6 +26,13 @@ def parse_datetime(value: object) -> datetime:
         raise ValueError(
             f"expected a date-time with an offset (Z or +02:00), got {value!r}"
         )
+    # Far from either end of datetime's range, so arithmetic on it (a
+    # horizon, a series of 52 months) never overflows into INTERNAL.
+    if not FIRST_YEAR < parsed.year < LAST_YEAR:
+        raise ValueError(
+            f"expected a date-time between the years {FIRST_YEAR} and "
+            f"{LAST_YEAR}, got {value!r}"
+        )
     return parsed.astimezone(UTC)
 
 
@@ -31,7 +40,8 @@ DateTime = strawberry.scalar(
     name="DateTime",
     description=(
         "ISO-8601 date-time with an offset. Returned in UTC with a Z, to the "
-        "second; accepted with any offset. A value without one is refused."
+        "second; accepted with any offset, between the years 1000 and 9000. A "
+        "value without an offset is refused."
     ),
     serialize=format_instant,
     parse_value=parse_datetime,

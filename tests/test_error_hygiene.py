@@ -123,6 +123,54 @@ BAD_REQUESTS: list[tuple[str, dict]] = [
     ("no query", {"json": {"variables": {}}}),
     ("query not a string", {"json": {"query": 5}}),
     (
+        "nul as a braced escape",
+        {"json": {"query": '{ insurancePlans(search: "a\\u{0}b") { id } }'}},
+    ),
+    (
+        "nul raw in a block string",
+        {"json": {"query": '{ insurancePlans(search: """a\x00b""") { id } }'}},
+    ),
+    (
+        "nul in a cursor",
+        # base64url of ["\u0000", 1]
+        {
+            "json": {
+                "query": '{ providers(after: "WyJcdTAwMDAiLDFd") { edges { cursor } } }'
+            }
+        },
+    ),
+    (
+        "non-ascii digits in an id",
+        # base64 of "Provider:²"
+        {
+            "json": {
+                "query": "mutation { bookAppointment(input: {providerId: "
+                '"UHJvdmlkZXI6wrI=", startsAt: "2027-06-15T14:00:00Z", '
+                "format: PHONE}) { id } }"
+            }
+        },
+    ),
+    (
+        "an id past the integer columns",
+        # base64 of "Appointment:999999999999999999"
+        {
+            "json": {
+                "query": "mutation { cancelAppointment(id: "
+                '"QXBwb2ludG1lbnQ6OTk5OTk5OTk5OTk5OTk5OTk5") { id } }'
+            }
+        },
+    ),
+    (
+        "a date-time literal that overflows in UTC",
+        {
+            "json": {
+                "query": "{ providers(filter: {availableFrom: "
+                '"0001-01-01T00:00:00+01:00", availableTo: '
+                '"9999-12-31T23:00:00-05:00"}) { edges { cursor } } }'
+            }
+        },
+    ),
+    (
         "too large",
         {
             "content": b'{"query": "' + b" " * 1_100_000 + b'{ __typename }"}',
