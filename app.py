@@ -59,10 +59,17 @@ class GraphQLApp(OfflineGraphiQLMixin, GraphQL):
         if not isinstance(params, dict):
             raise ConnectionRejectionError({"message": "expected an object payload"})
         header = next(
-            (v for k, v in params.items() if k.lower() == "authorization"), None
+            (v for k, v in params.items() if str(k).lower() == "authorization"),
+            None,
         )
+        if header is not None and not isinstance(header, str):
+            # A token object or a number is a client bug: say so, rather
+            # than serve the socket anonymously.
+            raise ConnectionRejectionError(
+                {"message": "expected authorization to be 'Bearer <token>'"}
+            )
         try:
-            token = auth.bearer_token(header if isinstance(header, str) else None)
+            token = auth.bearer_token(header)
             if token is not None:
                 context.viewer, context.session_id = await auth.authenticate(token)
         except Unauthenticated as error:
@@ -221,13 +228,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes.append(Route("/metrics", observability.metrics_endpoint))
     middleware = [Middleware(RequestMiddleware, settings=settings)]
     if settings.cors_origins:
-        middleware.append(
+        # Outermost, so the refusals RequestMiddleware writes itself (413,
+        # 400) carry CORS headers too, and a browser app can read them.
+        middleware.insert(
+            0,
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
                 allow_headers=["authorization", "content-type"],
-            )
+            ),
         )
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 

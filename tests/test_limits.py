@@ -255,6 +255,20 @@ async def test_cors_answers_only_configured_origins():
     assert "access-control-allow-origin" not in none.headers
 
 
+async def test_refusals_written_before_the_app_carry_cors_headers_too():
+    allowed = "https://app.example.test"
+    async with client_for(Settings(cors_origins=[allowed])) as http:
+        too_large = await http.post(
+            "/graphql",
+            content=b'{"query": "' + b" " * 1_100_000 + b'{ __typename }"}',
+            headers={"origin": allowed, "content-type": "application/json"},
+        )
+
+    assert too_large.status_code == 413
+    assert too_large.headers["access-control-allow-origin"] == allowed
+    assert first_error(too_large)["extensions"]["code"] == "BAD_USER_INPUT"
+
+
 def test_the_cached_settings_are_restored_after_an_override():
     before = get_settings().max_aliases
 
