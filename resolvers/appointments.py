@@ -292,7 +292,7 @@ async def list_appointments(
 ) -> tuple[list[models.Appointment], list[str], bool]:
     """A page of appointments soonest first (start, then id)."""
     limit = page_size(first)
-    if after:
+    if after is not None:
         starts, appointment_id = decode_time_cursor(after)
         query = query.filter(
             Q(starts_at__gt=starts) | (Q(starts_at=starts) & Q(id__gt=appointment_id))

@@ -212,11 +212,12 @@ async def list_providers(
     statements whatever its size, and its fields answer without waiting.
     """
     f = f or DirectoryFilter()
+    _check_words(f)
     limit = page_size(first)
     needs_slots = f.available_from is not None or f.available_to is not None
     if needs_slots:
         _check_range(f)
-    start = _after(after) if after else None
+    start = _after(after) if after is not None else None
     loaders = ctx.loaders
     cache = recorder(ctx)
 
@@ -285,9 +286,31 @@ async def _with_open_time(
     return page[:limit], len(page) > limit
 
 
+# Names a directory cursor, so another list's cursor of the same shape (an
+# instant and an id) is refused rather than read as a name.
+_CURSOR_TAG = "p"
+
+
 def _after(cursor: str) -> tuple[str, int]:
-    name, provider_id = decode_cursor(cursor, str, int)
+    tag, name, provider_id = decode_cursor(cursor, str, str, int)
+    if tag != _CURSOR_TAG:
+        raise BadUserInput("expected a cursor from this list of providers")
     return name, provider_id
+
+
+def _check_words(f: DirectoryFilter) -> None:
+    """Filters are short words; a long one would only make the LIKE costly."""
+    for name, value, limit in (
+        ("search", f.search, 200),
+        ("state", f.state, 100),
+        ("specialty", f.specialty, 100),
+        ("modality", f.modality, 100),
+        ("language", f.language, 100),
+    ):
+        if value is not None and len(value) > limit:
+            raise BadUserInput(
+                f"expected {name} of at most {limit} characters, got {len(value):,}"
+            )
 
 
 def _check_range(f: DirectoryFilter) -> None:
@@ -302,7 +325,7 @@ def _check_range(f: DirectoryFilter) -> None:
 
 
 def _cursor(provider: ProviderRow) -> str:
-    return encode_cursor(provider.name, provider.id)
+    return encode_cursor(_CURSOR_TAG, provider.name, provider.id)
 
 
 async def get_provider(provider_id: str) -> models.Provider | None:

@@ -49,9 +49,9 @@ async def list_messages(
     if first is not None and last is not None:
         raise BadUserInput("expected first or last, not both")
     query = models.Message.filter(thread_id=thread.id)
-    if after:
+    if after is not None:
         query = query.filter(seq__gt=_seq_from_cursor(after, thread.id))
-    if before:
+    if before is not None:
         query = query.filter(seq__lt=_seq_from_cursor(before, thread.id))
 
     if last is not None:
@@ -111,7 +111,7 @@ async def list_threads(
 ) -> tuple[list[models.MessageThread], list[str], bool]:
     """Newest activity first (then id, descending)."""
     limit = page_size(first)
-    if after:
+    if after is not None:
         at, thread_id = decode_time_cursor(after)
         query = query.filter(
             Q(last_activity_at__lt=at) | (Q(last_activity_at=at) & Q(id__lt=thread_id))

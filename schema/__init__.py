@@ -7,7 +7,12 @@ from functools import lru_cache
 from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError, GraphQLSyntaxError
+from graphql import (
+    ASTValidationRule,
+    GraphQLError,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+)
 from graphql import ExecutionResult as GraphQLExecutionResult
 from starlette.requests import Request
 from strawberry.extensions import (
@@ -116,8 +121,14 @@ def classify(error: GraphQLError, execution_context: ExecutionContext | None) ->
     elif error.path is None and (original is None or _is_input_error(original)):
         executed = execution_context is not None and execution_context.result
         # Errors without a field path that arise once execution starts are
-        # variables that could not be coerced; before that, validation.
-        if executed or error.message.startswith("Variable"):
+        # variables that could not be coerced; before that, validation. A
+        # ValueError is one of our scalars refusing a literal: the document
+        # is fine, the value is not (a DateTime without an offset).
+        if (
+            executed
+            or error.message.startswith("Variable")
+            or isinstance(original, ValueError)
+        ):
             extensions["code"] = "BAD_USER_INPUT"
         else:
             extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
@@ -225,6 +236,34 @@ class SubscriptionsNeedAWebsocket(SchemaExtension):
         yield
 
 
+class OperationNameWhenSeveral(SchemaExtension):
+    """A document of several operations must say which to run (GraphQL spec).
+
+    Strawberry would pick the first one; a client that sent two meant one of
+    them, and guessing could run a mutation it did not mean.
+    """
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        # operation_name falls back to the first operation's name; what the
+        # client sent is kept aside.
+        if context._provided_operation_name is None and document is not None:
+            operations = [
+                d for d in document.definitions if isinstance(d, OperationDefinitionNode)
+            ]
+            if len(operations) > 1:
+                error = BadUserInput(
+                    "This document holds several operations: name the one to run "
+                    "in operationName."
+                )
+                context.result = GraphQLExecutionResult(
+                    data=None,
+                    errors=[GraphQLError(error.message, original_error=error)],
+                )
+        yield
+
+
 class FreshPerOperation(SchemaExtension):
     """Each operation starts with empty loaders and a full slot budget.
 
@@ -289,6 +328,7 @@ def build_schema(settings: Settings | None = None) -> RapportSchema:
         AuthenticationGate,
         RejectNulCharacters,
         SubscriptionsNeedAWebsocket,
+        OperationNameWhenSeveral,
         # Both caches live at module level, so factories still share them.
         lambda: SafeParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),

@@ -64,7 +64,7 @@ async def message_added(
     ctx: Context, thread_id: str, after: str | None
 ) -> AsyncIterator[Message]:
     thread = await load_thread(ctx, thread_id)
-    delivered = _after_seq(after, thread) if after else None
+    delivered = _after_seq(after, thread) if after is not None else None
     return _messages(ctx, thread.id, delivered)
 
 

@@ -191,3 +191,27 @@ async def test_the_cached_directory_keeps_each_media_type_apart(http):
     assert [r.headers.get("x-rapport-cache") for r in newer] == ["miss", "hit"]
     assert all(r.headers["content-type"].startswith(GRAPHQL_RESPONSE) for r in newer)
     assert newer[1].json() == as_json.json()
+
+
+async def test_a_date_time_without_an_offset_is_bad_user_input_inline_too(http):
+    query = (
+        '{ providers(filter: {availableFrom: "2027-03-08T00:00:00", '
+        'availableTo: "2027-03-09T00:00:00Z"}) { edges { cursor } } }'
+    )
+
+    response = await post(http, query)
+
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "with an offset" in error["message"]
+
+
+async def test_several_operations_without_a_name_run_none_of_them(http):
+    token = (await post(http, SIGN_UP)).json()["data"]["signUp"]["token"]
+
+    response = await post(http, "query A { __typename } mutation B { logOut }", token)
+    still_in = await post(http, "{ viewer { user { name } } }", token)
+
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "operationName" in response.json()["errors"][0]["message"]
+    assert still_in.json()["data"]["viewer"]["user"]["name"] == "Hana"

@@ -1,7 +1,10 @@
 """The directory: filters, pagination, and reading one provider."""
 
+import pytest
+
 import models
 from resolvers.providers import sync_tags
+from schema.pagination import encode_cursor
 from tests.conftest import gid, make_provider, make_user, utc
 
 DIRECTORY = """
@@ -102,10 +105,28 @@ async def test_a_negative_page_size_is_bad_user_input(execute):
     assert result.code == "BAD_USER_INPUT"
 
 
-async def test_a_foreign_cursor_is_bad_user_input(execute):
-    result = await execute(DIRECTORY, {"after": "bm90IGEgY3Vyc29y"})
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "bm90IGEgY3Vyc29y",  # "not a cursor"
+        "",
+        # an appointment list's cursor: an instant and an id
+        encode_cursor("2027-03-08T14:00:00+00:00", 1),
+    ],
+)
+async def test_a_foreign_cursor_is_bad_user_input(execute, cursor):
+    await make_provider()
+
+    result = await execute(DIRECTORY, {"after": cursor})
 
     assert result.code == "BAD_USER_INPUT"
+
+
+async def test_a_search_too_long_for_a_word_is_bad_user_input(execute):
+    result = await execute(DIRECTORY, {"filter": {"search": "a" * 100_000}})
+
+    assert result.code == "BAD_USER_INPUT"
+    assert "at most 200 characters" in result.errors[0]["message"]
 
 
 async def test_availability_filter_keeps_only_providers_with_an_open_time(execute, now):

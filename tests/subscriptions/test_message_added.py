@@ -199,6 +199,17 @@ async def test_a_cursor_from_another_thread_is_bad_user_input(execute, subscribe
     assert (await stream.next()).errors[0].extensions["code"] == "BAD_USER_INPUT"
 
 
+async def test_an_empty_cursor_is_bad_user_input_not_a_live_only_stream(
+    subscribe,
+):
+    client = await make_user()
+    thread = await make_thread(client, await make_provider())
+
+    stream = await subscribe(MESSAGE_ADDED, variables(thread, ""), client)
+
+    assert (await stream.next()).errors[0].extensions["code"] == "BAD_USER_INPUT"
+
+
 SMILE = "\N{SLIGHTLY SMILING FACE}"
 EVERY_FIELD = """
 subscription Added($threadId: ID!) {

@@ -106,6 +106,15 @@ async def test_a_bad_token_is_refused_without_an_ack(live_server, protocol, kind
         assert await socket.closed_code(timeout=1) == 4403
 
 
+@pytest.mark.parametrize("value", [123, True, {"token": "x"}, ["Bearer x"]])
+async def test_an_authorization_that_is_not_text_is_refused(live_server, value):
+    socket = await WsClient.open(ws_url(live_server), TRANSPORT_WS)
+
+    await socket.send({"type": "connection_init", "payload": {"authorization": value}})
+
+    assert await socket.closed_code(timeout=1) == 4403
+
+
 @PROTOCOLS
 async def test_a_participant_receives_messages(live_server, execute, protocol):
     client, provider_user, thread = await participants()
