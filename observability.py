@@ -90,7 +90,10 @@ _SCRUBBERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]+"), REDACTED),
     (re.compile(r"(?i)\b(bearer)\s+[^\s'\",}]+"), r"\1 " + REDACTED),
     # A calendar feed's path is its credential.
-    (re.compile(r"/calendar/[^/\s'\"?]+?\.ics"), "/calendar/" + REDACTED + ".ics"),
+    (
+        re.compile(r"/calendar/[^/\s'\"?]+?\.ics", re.IGNORECASE),
+        "/calendar/" + REDACTED + ".ics",
+    ),
     # GET /graphql carries the document and variables in the query string.
     (re.compile(r"(/graphql)\?[^\s'\"]*"), r"\1?" + REDACTED),
     (
@@ -140,6 +143,12 @@ _CHATTY_LIBRARIES = frozenset(
 )
 
 
+# uvicorn's websocket protocol traces every frame at DEBUG under its own
+# logger ("< TEXT '{...}' [191 bytes]"), cut to a head and a tail that no
+# key-based scrubber can read: a password or message body can sit in either.
+_FRAME_TRACE = re.compile(r"[<>] (?:TEXT|BINARY|CONT|PING|PONG|CLOSE)\b")
+
+
 class RedactFilter(logging.Filter):
     """Scrubs every record on its way out: tokens, secrets, bodies, passwords."""
 
@@ -157,6 +166,8 @@ class RedactFilter(logging.Filter):
             message = record.getMessage()
         except (TypeError, ValueError):
             message = str(record.msg)
+        if record.levelno < logging.INFO and _FRAME_TRACE.match(message):
+            return False
         record.msg, record.args = scrub(message), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)

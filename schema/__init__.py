@@ -249,8 +249,9 @@ class OperationNameWhenSeveral(SchemaExtension):
         # operation_name falls back to the first operation's name; what the
         # client sent is kept aside.
         if context._provided_operation_name is None and document is not None:
+            definitions = document.definitions
             operations = [
-                d for d in document.definitions if isinstance(d, OperationDefinitionNode)
+                d for d in definitions if isinstance(d, OperationDefinitionNode)
             ]
             if len(operations) > 1:
                 error = BadUserInput(

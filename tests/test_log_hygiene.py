@@ -330,6 +330,12 @@ def redacted(record: logging.LogRecord) -> str:
             ('{"body": "an \\"escaped\\" my-escaped-secret"}',),
             "my-escaped-secret",
         ),
+        (
+            "rapport.access",
+            "Request method=GET path=%s status=404",
+            ("/calendar/dhgoqLQL953u6TaD6jSpPjVS9h5jK5ym.ICS",),
+            "dhgoqLQL953u6TaD6jSpPjVS9h5jK5ym",
+        ),
     ],
 )
 def test_records_from_any_logger_are_scrubbed(name, msg, args, secret):
@@ -345,6 +351,15 @@ def test_records_from_any_logger_are_scrubbed(name, msg, args, secret):
 def test_library_debug_lines_that_carry_data_are_dropped(name):
     record = logging.LogRecord(
         name, logging.DEBUG, __file__, 1, "executing %s", ("partial(body='hi')",), None
+    )
+
+    assert redacted(record) == ""
+
+
+def test_websocket_frame_traces_are_dropped_whatever_logger_writes_them():
+    frame = "TEXT '{\"id\": \"3\", \"payload\": {\"q...WSPASSWORD-hunter22\"}}}'"
+    record = logging.LogRecord(
+        "uvicorn.error", logging.DEBUG, __file__, 1, "< %s", (frame,), None
     )
 
     assert redacted(record) == ""
