@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     login_attempts_per_address: int = 50
     login_window_seconds: int = 300
     messages_per_minute: int = 60
+    # signUp answers CONFLICT for a taken email (API.md) and hashes a password
+    # each time: bounded per address, so neither is a cheap probe.
+    signups_per_address: int = 20
+    signup_window_seconds: int = 3600
     # Addresses or networks (CIDR) of proxies allowed to name the client in
     # X-Forwarded-For; anyone else's header is ignored.
     trusted_proxies: list[str] = Field(default_factory=list)

@@ -193,6 +193,7 @@ def rapport_env(
         MESSAGES_PER_MINUTE="1000000",
         LOGIN_ATTEMPTS_PER_EMAIL="1000000",
         LOGIN_ATTEMPTS_PER_ADDRESS="1000000",
+        SIGNUPS_PER_ADDRESS="1000000",
     )
     return env
 

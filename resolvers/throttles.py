@@ -1,9 +1,12 @@
 """Throttles against guessing and flooding, shared through Redis when configured.
 
-Fixed windows: a key's count starts at the first hit of each window (of
-`window` seconds, aligned to the clock) and the request past the limit waits
-for the next one. In-process counters serve a single process; with REDIS_URL
-the count is one INCR per hit, so every server process sees the same count.
+Sliding windows: a hit counts against the current fixed window plus the
+previous one, weighted by how much of it still lies within `window` seconds
+of now. Unlike plain fixed windows, ten attempts just before a boundary and
+ten just after cannot both pass a limit of ten. A refused attempt is not
+counted, so waiting the time a refusal names always works. In-process
+counters serve a single process; with REDIS_URL each hit is one script call
+and every server process sees the same counts.
 """
 
 from __future__ import annotations
@@ -25,13 +28,30 @@ logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "rapport:throttle:"
 
-# INCR then EXPIRE on the first hit, atomically: a crash between the two
-# would otherwise leave a key that never expires.
+# Check, then count, atomically, so concurrent hits from several processes
+# never all pass on the same stale count. ARGV: ttl, previous window's weight,
+# limit. Returns {allowed, current count, previous count}.
 _HIT_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+if current + previous * tonumber(ARGV[2]) + 1 > tonumber(ARGV[3]) then
+  return {0, current, previous}
+end
+current = redis.call('INCR', KEYS[1])
+if current == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {1, current, previous}
 """
+
+
+@dataclass(frozen=True)
+class Window:
+    """One subject's two counts: this fixed window's and the previous one's."""
+
+    current_key: str
+    previous_key: str
+    previous_weight: float  # share of the previous window still in the slide
+    limit: int
+    ttl_seconds: int  # a count lives through the window after its own
 
 
 @dataclass(frozen=True)
@@ -59,6 +79,18 @@ async def check_login(ctx: Context, email: str) -> None:
         )
 
 
+async def check_sign_up(ctx: Context) -> None:
+    """Refuse with RATE_LIMITED when one address signs up too often."""
+    address = client_address(ctx)
+    if address is None:
+        return
+    settings = get_settings()
+    limit = Limit(
+        "signup-address", settings.signups_per_address, settings.signup_window_seconds
+    )
+    await hit(limit, address, "Too many sign-ups from your network")
+
+
 async def check_send_message(ctx: Context) -> None:
     """Refuse with RATE_LIMITED when one sender sends too many messages."""
     viewer = ctx.viewer
@@ -71,20 +103,43 @@ async def check_send_message(ctx: Context) -> None:
 async def hit(limit: Limit, subject: str, refusal: str) -> None:
     """Count one attempt by `subject`; past the limit, RateLimited."""
     now = clock.now().timestamp()
-    window = max(1, limit.window_seconds)
-    index = int(now // window)
-    key = f"{KEY_PREFIX}{limit.kind}:{_digest(subject)}:{index}"
+    length = max(1, limit.window_seconds)
+    index = int(now // length)
+    elapsed = now - index * length
+    prefix = f"{KEY_PREFIX}{limit.kind}:{_digest(subject)}:"
+    window = Window(
+        current_key=f"{prefix}{index}",
+        previous_key=f"{prefix}{index - 1}",
+        previous_weight=(length - elapsed) / length,
+        limit=limit.limit,
+        ttl_seconds=2 * length + 1,
+    )
 
-    count = await _store().incr(key, window)
-    if count <= limit.limit:
+    allowed, current, previous = await _store().take(window)
+    if allowed:
         return
 
-    retry_after = max(1, math.ceil((index + 1) * window - now))
+    retry_after = _seconds_until_room(current, previous, elapsed, length, limit.limit)
     logger.info("Throttled kind=%s retry_after=%s", limit.kind, retry_after)
     raise RateLimited(
         f"{refusal}: try again in {_in_words(retry_after)}.",
         retry_after_seconds=retry_after,
     )
+
+
+def _seconds_until_room(
+    current: int, previous: int, elapsed: float, length: int, limit: int
+) -> int:
+    """How long until one more attempt fits, if nobody else tries meanwhile."""
+    remaining = length - elapsed
+    room = limit - 1 - current  # what the previous window's share must shrink to
+    if room >= 0 and previous > 0:
+        # This window: the previous one's weight falls as the slide moves on.
+        wait = remaining - room * length / previous
+    else:
+        # The next window, where this window's count is the one that fades.
+        wait = remaining + length * max(0.0, 1 - (limit - 1) / max(current, 1))
+    return max(1, math.ceil(wait))
 
 
 def client_address(ctx: Context) -> str | None:
@@ -142,20 +197,28 @@ def _in_words(seconds: int) -> str:
 
 
 class MemoryCounters:
-    """Per-process counters; stale windows are dropped as new ones start."""
+    """Per-process counters; stale ones are dropped as the table grows."""
 
     def __init__(self) -> None:
         self._counts: dict[str, tuple[int, float]] = {}
 
-    async def incr(self, key: str, window: int) -> int:
+    async def take(self, window: Window) -> tuple[bool, int, int]:
         now = clock.now().timestamp()
-        count, expires = self._counts.get(key, (0, now + window))
-        if expires <= now:
-            count, expires = 0, now + window
-        self._counts[key] = (count + 1, expires)
+        current = self._count(window.current_key, now)
+        previous = self._count(window.previous_key, now)
+        if current + previous * window.previous_weight + 1 > window.limit:
+            return False, current, previous
+        expires = now + window.ttl_seconds
+        if current:
+            expires = self._counts[window.current_key][1]
+        self._counts[window.current_key] = (current + 1, expires)
         if len(self._counts) > 10_000:
             self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
-        return count + 1
+        return True, current + 1, previous
+
+    def _count(self, key: str, now: float) -> int:
+        count, expires = self._counts.get(key, (0, now))
+        return count if expires > now else 0
 
     async def clear(self) -> None:
         self._counts.clear()
@@ -174,14 +237,18 @@ class RedisCounters:
         self._fallback = fallback
         self.loop = asyncio.get_running_loop()
 
-    async def incr(self, key: str, window: int) -> int:
+    async def take(self, window: Window) -> tuple[bool, int, int]:
         try:
-            return int(await self._script(keys=[key], args=[window + 1]))
+            allowed, current, previous = await self._script(
+                keys=[window.current_key, window.previous_key],
+                args=[window.ttl_seconds, repr(window.previous_weight), window.limit],
+            )
         except Exception as error:
             # Throttling must not take logging in down with Redis: count in
             # this process until it answers again.
             logger.warning("Throttle store unavailable error=%s", type(error).__name__)
-            return await self._fallback.incr(key, window)
+            return await self._fallback.take(window)
+        return bool(allowed), int(current), int(previous)
 
     async def clear(self) -> None:
         async for key in self._client.scan_iter(match=KEY_PREFIX + "*", count=500):

@@ -91,6 +91,9 @@ class AuthMutation:
         description="Role CLIENT or PROVIDER; a duplicate email is CONFLICT."
     )
     async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
+        from resolvers.throttles import check_sign_up
+
+        await check_sign_up(info.context)
         user, token = await auth.sign_up(
             input.email, input.password, input.name, input.role, input.timezone
         )

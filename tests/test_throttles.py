@@ -3,6 +3,7 @@
 import os
 import socket
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from types import SimpleNamespace
 
 import httpx
@@ -72,9 +73,11 @@ async def test_the_fourth_attempt_on_one_email_is_rate_limited(
     # then
     assert limited.code == "RATE_LIMITED"
     error = limited.errors[0]
-    assert error["extensions"]["retryAfterSeconds"] == 290
+    # 290 s to the window's end, then 100 s until its 3 attempts, sliding
+    # out, leave room for one more
+    assert error["extensions"]["retryAfterSeconds"] == 390
     assert error["message"] == (
-        "Too many log-in attempts for this account: try again in 5 minutes."
+        "Too many log-in attempts for this account: try again in 7 minutes."
     )
     assert limited.data is None
     assert await models.Session.filter(user_id=user.id).count() == 1  # make_user's
@@ -95,17 +98,47 @@ async def test_the_count_is_per_email_and_case_blind(execute, now, strict_login)
     assert different.data["logIn"]["token"]
 
 
-async def test_a_new_window_lets_the_person_in_again(execute, now, strict_login):
-    now(utc(2027, 6, 1, 12))
+async def test_waiting_as_long_as_the_refusal_says_lets_the_person_in(
+    execute, now, strict_login
+):
+    # given a refusal, after attempts on both sides of a window's boundary
+    start = utc(2027, 6, 1, 12, 4, 0)
+    now(start)
     user = await make_user(email="patient@example.test")
-    for _ in range(4):
+    for _ in range(2):
         await execute(LOG_IN, credentials(user.email))
+    now(start + timedelta(seconds=90))
+    await execute(LOG_IN, credentials(user.email))
+    refused = await execute(LOG_IN, credentials(user.email, PASSWORD))
+    wait = refused.errors[0]["extensions"]["retryAfterSeconds"]
 
-    now(utc(2027, 6, 1, 12, 5))
-    result = await execute(LOG_IN, credentials(user.email, PASSWORD))
+    # when the person comes back a second early, then on time
+    now(start + timedelta(seconds=90 + wait - 1))
+    early = await execute(LOG_IN, credentials(user.email, PASSWORD))
+    now(start + timedelta(seconds=90 + wait))
+    on_time = await execute(LOG_IN, credentials(user.email, PASSWORD))
 
-    assert result.errors == []
-    assert result.data["logIn"]["token"]
+    # then the early try is refused (and not counted), the punctual one is in
+    assert refused.code == early.code == "RATE_LIMITED"
+    assert on_time.errors == []
+    assert on_time.data["logIn"]["token"]
+
+
+async def test_attempts_either_side_of_a_window_boundary_share_one_limit(
+    execute, now, strict_login
+):
+    # given the limit used up a second before a fixed window ends
+    user = await make_user(email="edge@example.test")
+    now(utc(2027, 6, 1, 12, 4, 59))
+    before = [await execute(LOG_IN, credentials(user.email)) for _ in range(3)]
+
+    # when more come a second after it
+    now(utc(2027, 6, 1, 12, 5, 1))
+    after = await execute(LOG_IN, credentials(user.email, PASSWORD))
+
+    # then they are still within the last 300 seconds' limit
+    assert [r.code for r in before] == ["UNAUTHENTICATED"] * 3
+    assert after.code == "RATE_LIMITED"
 
 
 async def test_one_address_trying_many_emails_is_rate_limited(now):
@@ -203,7 +236,9 @@ async def test_a_sender_past_the_per_minute_limit_is_rate_limited(execute, now):
     # then
     assert [result.errors for result in sent] == [[], [], []]
     assert refused.code == "RATE_LIMITED"
-    assert refused.errors[0]["extensions"]["retryAfterSeconds"] == 15
+    # 15 s to the minute's end, then 20 s more for its 3 messages to slide
+    # out far enough
+    assert refused.errors[0]["extensions"]["retryAfterSeconds"] == 35
     assert "sending messages too quickly" in refused.errors[0]["message"]
     assert reply.errors == []
     stored = await models.Message.filter(thread_id=thread.id).values_list(
@@ -229,21 +264,29 @@ async def test_counts_are_shared_by_every_process_through_redis():
     # Two stores with their own connections, as two server processes have.
     first = throttles.RedisCounters(REDIS_URL, throttles.MemoryCounters())
     second = throttles.RedisCounters(REDIS_URL, throttles.MemoryCounters())
-    key = throttles.KEY_PREFIX + "test:shared"
+    window = throttles.Window(
+        current_key=throttles.KEY_PREFIX + "test:shared:2",
+        previous_key=throttles.KEY_PREFIX + "test:shared:1",
+        previous_weight=0.5,
+        limit=3,
+        ttl_seconds=121,
+    )
     try:
-        counts = [
-            await first.incr(key, 60),
-            await second.incr(key, 60),
-            await first.incr(key, 60),
+        await first._client.set(window.previous_key, 2)
+        taken = [
+            await first.take(window),
+            await second.take(window),
+            await first.take(window),
         ]
-        ttl = await first._client.ttl(key)
+        ttl = await first._client.ttl(window.current_key)
     finally:
         await first.clear()
         await first.close()
         await second.close()
 
-    assert counts == [1, 2, 3]
-    assert 0 < ttl <= 61
+    # 2 from before, weighted by half, leave room for 2 in this window
+    assert taken == [(True, 1, 2), (True, 2, 2), (False, 2, 2)]
+    assert 0 < ttl <= 121
 
 
 def dead_port() -> int:
@@ -256,9 +299,52 @@ async def test_an_unreachable_redis_falls_back_to_counting_in_process(caplog):
     fallback = throttles.MemoryCounters()
     store = throttles.RedisCounters(f"redis://127.0.0.1:{dead_port()}/0", fallback)
     try:
-        counts = [await store.incr("rapport:throttle:test:down", 60) for _ in range(3)]
+        window = throttles.Window("rapport:throttle:test:down", "-", 0.0, 2, 60)
+        taken = [await store.take(window) for _ in range(3)]
     finally:
         await store.close()
 
-    assert counts == [1, 2, 3]
+    assert taken == [(True, 1, 0), (True, 2, 0), (False, 2, 0)]
     assert "Throttle store unavailable" in caplog.text
+
+
+SIGN_UP = """
+mutation SignUp($email: String!) {
+  signUp(input: {email: $email, password: "long enough", name: "N",
+                 role: CLIENT, timezone: "UTC"}) { token }
+}
+"""
+
+
+async def test_one_address_signing_up_again_and_again_is_rate_limited(now):
+    # given an address allowed two sign-ups an hour
+    now(utc(2027, 6, 1, 12))
+    with override_settings(signups_per_address=2):
+        async with http_client("203.0.113.20") as http:
+            # when it signs up three times, the last with a taken email
+            replies = [
+                (
+                    await http.post(
+                        "/graphql",
+                        json={"query": SIGN_UP, "variables": {"email": email}},
+                    )
+                ).json()
+                for email in ("a@example.test", "b@example.test", "a@example.test")
+            ]
+        async with http_client("203.0.113.21") as neighbour:
+            other = (
+                await neighbour.post(
+                    "/graphql",
+                    json={"query": SIGN_UP, "variables": {"email": "c@example.test"}},
+                )
+            ).json()
+
+    # then the third is refused before anything says whether the email exists
+    assert [bool(r.get("data") and r["data"]["signUp"]) for r in replies[:2]] == [
+        True,
+        True,
+    ]
+    assert code_of(replies[2]) == "RATE_LIMITED"
+    assert "sign-ups" in replies[2]["errors"][0]["message"]
+    assert other["data"]["signUp"]["token"]
+    assert await models.User.all().count() == 3

@@ -184,8 +184,10 @@ def start_cluster(directory: Path, database: str) -> Cluster:
         "SECRET_KEY": secrets.token_urlsafe(32),
         "ENV": "development",
         "LOG_LEVEL": "warning",
-        # Many messages from one sender in a few seconds is the point here.
+        # Many messages from one sender, and many sign-ups from one address,
+        # in a few seconds is the point here.
         "MESSAGES_PER_MINUTE": "100000",
+        "SIGNUPS_PER_ADDRESS": "100000",
     }
     env.pop("RAPPORT_REQUIRE_SERVICES", None)
     servers = [
