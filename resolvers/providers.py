@@ -452,6 +452,18 @@ async def update_profile(ctx: Context, changes: dict[str, Any]) -> models.Provid
                     )
                 plan_ids = [require_int_id(i, "InsurancePlan") for i in value]
 
+    formats = updates.get("formats", provider.formats)
+    if "IN_PERSON" in formats and not (
+        offices
+        if offices is not None
+        else await models.Office.filter(provider_id=provider.id).exists()
+    ):
+        # Its open times would offer IN_PERSON, and no booking could take it.
+        raise BadUserInput(
+            "expected an office for IN_PERSON sessions: add offices in the same "
+            "update, or offer VIDEO only"
+        )
+
     if plan_ids is not None:
         found = await models.InsurancePlan.filter(id__in=plan_ids).count()
         if found != len(set(plan_ids)):

@@ -252,3 +252,26 @@ async def test_copies_of_a_window_are_stored_once(execute):
 
     assert result.errors == []
     assert await models.AvailabilityWindow.filter(provider_id=provider.id).count() == 1
+
+
+async def test_in_person_sessions_need_an_office(execute):
+    provider = await make_provider(formats=["VIDEO"])
+    office = {"label": "Midtown", "address": "1 Main St", "state": "NY"}
+
+    without = await execute(
+        PROFILE_LISTS, {"input": {"formats": ["IN_PERSON"]}}, provider.user
+    )
+    together = await execute(
+        PROFILE_LISTS,
+        {"input": {"formats": ["VIDEO", "IN_PERSON"], "offices": [office]}},
+        provider.user,
+    )
+    emptied = await execute(PROFILE_LISTS, {"input": {"offices": []}}, provider.user)
+
+    assert without.code == "BAD_USER_INPUT"
+    assert "office" in without.errors[0]["message"]
+    assert together.errors == []
+    assert emptied.code == "BAD_USER_INPUT"
+    stored = await models.Provider.get(id=provider.id)
+    assert stored.formats == ["VIDEO", "IN_PERSON"]
+    assert await models.Office.filter(provider_id=provider.id).count() == 1
