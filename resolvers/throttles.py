@@ -27,6 +27,7 @@ from settings import get_settings
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "rapport:throttle:"
+FAST_FAIL_SECONDS = 1.0
 
 # Check, then count, atomically, so concurrent hits from several processes
 # never all pass on the same stale count. ARGV: ttl, previous window's weight,
@@ -236,8 +237,13 @@ class RedisCounters:
         self._script = self._client.register_script(_HIT_SCRIPT)
         self._fallback = fallback
         self.loop = asyncio.get_running_loop()
+        # After a failure, count in-process for a moment without asking: a
+        # stalled Redis would otherwise cost every attempt its timeout.
+        self._failing_until = 0.0
 
     async def take(self, window: Window) -> tuple[bool, int, int]:
+        if self.loop.time() < self._failing_until:
+            return await self._fallback.take(window)
         try:
             allowed, current, previous = await self._script(
                 keys=[window.current_key, window.previous_key],
@@ -247,6 +253,7 @@ class RedisCounters:
             # Throttling must not take logging in down with Redis: count in
             # this process until it answers again.
             logger.warning("Throttle store unavailable error=%s", type(error).__name__)
+            self._failing_until = self.loop.time() + FAST_FAIL_SECONDS
             return await self._fallback.take(window)
         return bool(allowed), int(current), int(previous)
 

@@ -35,6 +35,12 @@ PING_INTERVAL = 5.0
 SILENCE_LIMIT = 3 * PING_INTERVAL
 BACKOFF_FIRST = 0.1
 BACKOFF_MAX = 2.0
+# After a failed publish, further publishes fail at once for this long, so a
+# stalled Redis costs each mutation nothing rather than a timeout per event.
+FAST_FAIL_SECONDS = 1.0
+# Channels owed a resync are remembered up to this many; past it the oldest
+# wait for the next reconnection's resync instead.
+MAX_OWED = 10_000
 
 _NETWORK_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
@@ -48,6 +54,10 @@ class RedisPubSubBackend(BroadcastBackend):
     One task owns the subscriber connection and is its only reader; other
     tasks only write SUBSCRIBE/UNSUBSCRIBE to it. Publishing uses a separate
     client that fails fast, so a mutation never waits on a broker outage.
+
+    A publish that fails is owed a resync on its channel, sent as soon as
+    Redis answers again: when Redis stalls rather than drops, subscribers'
+    connections never break and would otherwise never learn what they missed.
     """
 
     def __init__(
@@ -76,6 +86,12 @@ class RedisPubSubBackend(BroadcastBackend):
         self._channels: set[str] = set()
         self._waiting: dict[str, deque[asyncio.Future[None]]] = {}
         self._resync_due: set[str] = set()
+        # Channel -> the failure's number, oldest first: a channel that fails
+        # again while its resync is on the way stays owed.
+        self._owed: dict[str, int] = {}
+        self._failures = 0
+        self._settler: asyncio.Task[None] | None = None
+        self._failing_until = 0.0
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
         self._conn: Connection | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -99,6 +115,9 @@ class RedisPubSubBackend(BroadcastBackend):
             logger.warning("Broker not reachable at start; retrying in background")
 
     async def disconnect(self) -> None:
+        if self._settler is not None:
+            self._settler.cancel()
+            self._settler = None
         if self._runner is not None:
             self._runner.cancel()
             try:
@@ -139,10 +158,57 @@ class RedisPubSubBackend(BroadcastBackend):
         except _NETWORK_ERRORS:
             logger.warning("Unsubscribe failed channel=%s", channel)
 
+    @property
+    def owed_resyncs(self) -> frozenset[str]:
+        return frozenset(self._owed)
+
     async def publish(self, channel: str, message: Any) -> None:
-        await asyncio.wait_for(
-            self._publisher.publish(channel, message), PUBLISH_TIMEOUT
-        )
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._failing_until:
+            self._owe_resync(channel)
+            raise ConnectionError("the broker failed moments ago")
+        try:
+            await asyncio.wait_for(
+                self._publisher.publish(channel, message), PUBLISH_TIMEOUT
+            )
+        except _NETWORK_ERRORS:
+            self._failing_until = loop.time() + FAST_FAIL_SECONDS
+            self._owe_resync(channel)
+            raise
+
+    def _owe_resync(self, channel: str) -> None:
+        self._failures += 1
+        self._owed.pop(channel, None)
+        self._owed[channel] = self._failures
+        while len(self._owed) > MAX_OWED:
+            del self._owed[next(iter(self._owed))]
+        if self._settler is None or self._settler.done():
+            self._settler = asyncio.create_task(
+                self._settle_owed(), name="redis-owed-resyncs"
+            )
+
+    async def _settle_owed(self) -> None:
+        """Publish a resync on every channel a publish failed on, once Redis
+        answers; streams then replay from the database what was lost."""
+        delay = BACKOFF_FIRST
+        while self._owed:
+            await asyncio.sleep(delay)
+            snapshot = dict(self._owed)
+            channels = list(snapshot)
+            try:
+                async with self._publisher.pipeline(transaction=False) as pipe:
+                    for channel in channels:
+                        pipe.publish(channel, RESYNC_MESSAGE)
+                    await asyncio.wait_for(pipe.execute(), CONFIRM_TIMEOUT)
+            except _NETWORK_ERRORS:
+                delay = min(delay * 2, self._backoff_max)
+                continue
+            for channel, failure in snapshot.items():
+                if self._owed.get(channel) == failure:
+                    del self._owed[channel]
+            self._failing_until = 0.0
+            delay = BACKOFF_FIRST
+            logger.info("Resync sent after failed publishes channels=%s", len(channels))
 
     async def next_published(self) -> Event:
         return await self._queue.get()
