@@ -58,6 +58,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 SCOPE_KEY = "rapport.directory_cache"
 HEADER = b"x-rapport-cache"
 MAX_ENTRIES = 512
+# Bytes kept in all, and in one answer: a page of 100 providers with weeks of
+# open times is about 1 MB, and 512 of those would hold half a gigabyte.
+MAX_BYTES = 32 * 1024 * 1024
+MAX_ENTRY_BYTES = 512 * 1024
 MAX_AGE_SECONDS = 60.0
 MAX_BODY_BYTES = 100_000
 _JSON_TYPES = (JSON.encode(), GRAPHQL_RESPONSE.encode())
@@ -160,11 +164,14 @@ class DirectoryCache:
         *,
         max_entries: int = MAX_ENTRIES,
         max_age_seconds: float = MAX_AGE_SECONDS,
+        max_bytes: int = MAX_BYTES,
     ) -> None:
         self.app = app
         self.max_entries = max_entries
         self.max_age = timedelta(seconds=max_age_seconds)
+        self.max_bytes = max_bytes
         self.entries: OrderedDict[bytes, Entry] = OrderedDict()
+        self.bytes = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.max_entries <= 0 or not _anonymous(scope):
@@ -185,7 +192,7 @@ class DirectoryCache:
                 self.entries.move_to_end(key)
                 await _reply(send, entry, b"hit")
                 return
-            del self.entries[key]
+            self._drop(key)
 
         scope[SCOPE_KEY] = found = Recorder()
         reply = _Capture(send)
@@ -194,17 +201,26 @@ class DirectoryCache:
             self._keep(key, reply, found)
 
     def _keep(self, key: bytes, reply: _Capture, found: Recorder) -> None:
+        body = reply.body
+        if len(body) > min(MAX_ENTRY_BYTES, self.max_bytes):
+            return
+        if key in self.entries:
+            self._drop(key)
         expires_at = clock.now() + self.max_age
         if found.expires_at is not None:
             expires_at = min(expires_at, found.expires_at)
         self.entries[key] = Entry(
-            body=reply.body,
+            body=body,
             headers=[h for h in reply.headers if h[0].lower() == b"content-type"],
             checks=tuple(found.checks),
             expires_at=expires_at,
         )
-        while len(self.entries) > self.max_entries:
-            self.entries.popitem(last=False)
+        self.bytes += len(body)
+        while len(self.entries) > self.max_entries or self.bytes > self.max_bytes:
+            self._drop(next(iter(self.entries)))
+
+    def _drop(self, key: bytes) -> None:
+        self.bytes -= len(self.entries.pop(key).body)
 
 
 def _header(scope: Scope, wanted: bytes) -> str | None:

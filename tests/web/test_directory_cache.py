@@ -38,12 +38,14 @@ mutation { updateProviderProfile(input: {credentials: "PsyD"}) { credentials } }
 """
 
 
+def graphql_route(app) -> Route:
+    return next(r for r in app.routes if isinstance(r, Route) and r.path == "/graphql")
+
+
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     app = create_app()
-    route = next(r for r in app.routes if isinstance(r, Route) and r.path == "/graphql")
-    if not isinstance(route.app, DirectoryCache):  # until app.py wires it in
-        route.app = DirectoryCache(route.app)
+    assert isinstance(graphql_route(app).app, DirectoryCache)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         yield client
@@ -233,3 +235,25 @@ async def _token() -> str:
     from resolvers.auth import issue_token
 
     return await issue_token(await make_user(email="viewer@example.test"))
+
+
+async def test_the_cache_holds_a_bounded_number_of_bytes(now):
+    # given a cache with room for about one page
+    now(utc(2027, 6, 1, 12))
+    for n in range(3):
+        await make_provider(name=f"Provider {n}")
+    app = create_app()
+    route = graphql_route(app)
+    one_page = 600
+    route.app = cache = DirectoryCache(route.app.app, max_bytes=one_page)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        # when two different pages are asked for, then the first again
+        first = await page(http, variables={"first": 1})
+        second = await page(http, variables={"first": 2})
+        again = await page(http, variables={"first": 1})
+
+    # then the older page made room and had to be computed again
+    assert len(first.content) <= one_page < len(first.content) + len(second.content)
+    assert again.headers["x-rapport-cache"] == "miss"
+    assert 0 < cache.bytes <= one_page
