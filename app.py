@@ -31,6 +31,7 @@ from schema.context import Context
 from schema.errors import Unauthenticated
 from settings import Settings, get_settings
 from subscriptions import broker, sessions
+from subscriptions.protocols import LegacyWSHandler, TransportWSHandler
 from web.directory_cache import DirectoryCache
 from web.graphiql import OfflineGraphiQLMixin, static_route
 from web.media import JSON, failed_before_execution, negotiate
@@ -40,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 class GraphQLApp(OfflineGraphiQLMixin, GraphQL):
     """Strawberry's ASGI app with our context, auth and JSON encoder."""
+
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
 
     async def get_context(self, request: Any, response: Any = None) -> Context:
         ctx = Context(request=request)

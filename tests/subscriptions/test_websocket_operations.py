@@ -4,6 +4,8 @@ One context serves every operation of a connection, so these check that
 nothing one operation leaves behind (loaders, a viewer) reaches the next.
 """
 
+import asyncio
+
 import pytest
 from websockets.exceptions import ConnectionClosed
 
@@ -145,4 +147,73 @@ async def test_logging_in_on_a_socket_does_not_change_whom_it_serves(live_server
     # then logIn answers for the other account, and the socket is still mine
     assert logged_in["data"]["logIn"]["user"]["email"] == "other@example.test"
     assert viewer["data"]["viewer"]["user"]["email"] == "me@example.test"
+    await socket.close()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        [1],
+        {"type": "subscribe", "id": "1", "payload": [1]},
+        {"type": "subscribe", "id": "1", "payload": {"query": 5}},
+        {
+            "type": "subscribe",
+            "id": "1",
+            "payload": {"query": "{ a }", "variables": [1]},
+        },
+        {"type": "subscribe", "id": 1, "payload": {"query": "{ __typename }"}},
+    ],
+)
+async def test_a_malformed_frame_closes_with_4400_and_a_reason(live_server, frame):
+    socket = await WsClient.open(ws_url(live_server), TRANSPORT_WS)
+    await socket.init()
+
+    await socket.send(frame)
+
+    with pytest.raises(ConnectionClosed) as closed:
+        await socket.receive()
+    assert closed.value.rcvd.code == 4400
+    assert closed.value.rcvd.reason.startswith("expected")
+
+
+@pytest.mark.parametrize(
+    "payload", [[1], {"query": 5}, {"query": "{ a }", "variables": [1]}]
+)
+async def test_a_malformed_start_on_the_legacy_protocol_gets_a_coded_error(
+    live_server, payload
+):
+    socket = await WsClient.open(ws_url(live_server), LEGACY_WS)
+    await socket.init()
+
+    await socket.send({"type": "start", "id": "1", "payload": payload})
+    reply = await socket.receive()
+
+    assert (reply["id"], reply["type"]) == ("1", "error")
+    assert reply["payload"]["extensions"]["code"] == "BAD_USER_INPUT"
+    # and the connection still serves
+    provider = await make_provider()
+    await socket.subscribe(
+        "2",
+        "subscription($id: ID!) { availabilityChanged(providerId: $id) { id } }",
+        {"id": gid("Provider", provider.id)},
+    )
+    with pytest.raises(asyncio.TimeoutError):
+        await socket.receive(timeout=0.3)  # listening, nothing to say yet
+    await socket.close()
+
+
+async def test_the_operation_limit_of_a_connection_is_a_coded_error(live_server):
+    socket = await WsClient.open(ws_url(live_server), TRANSPORT_WS)
+    await socket.init()
+    provider = await make_provider()
+    live = "subscription($id: ID!) { availabilityChanged(providerId: $id) { id } }"
+
+    for n in range(101):
+        await socket.subscribe(str(n), live, {"id": gid("Provider", provider.id)})
+    refusal = await socket.receive()
+
+    assert (refusal["id"], refusal["type"]) == ("100", "error")
+    error = refusal["payload"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "complete some" in error["message"]
     await socket.close()
