@@ -265,8 +265,15 @@ _UNREACHABLE_NAMES = frozenset(
         "InterfaceError",
         "ConnectionError",
         "DBConnectionError",
+        # pg_terminate_backend, a server shutting down or crashing
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "OperatorInterventionError",
     }
 )
+# asyncpg's word for a connection that broke under a query: the next one
+# finds it still "busy" with the query that never finished.
+_BROKEN_CONNECTION = re.compile(r"another operation( \(\d+\))? is in progress")
 
 
 _NETWORK_ERRNOS = frozenset(
@@ -289,6 +296,10 @@ def dependency_is_down(error: BaseException) -> bool:
         if isinstance(cause, OSError) and cause.errno in _NETWORK_ERRNOS:
             return True
         if type(cause).__name__ in _UNREACHABLE_NAMES:
+            return True
+        if type(cause).__name__ == "InternalClientError" and (
+            _BROKEN_CONNECTION.search(str(cause))
+        ):
             return True
     return False
 
