@@ -151,6 +151,11 @@ def check_production(settings: Settings) -> None:
         raise SystemExit(2)
     if settings.secret_key == "rapport-development-secret-change-me":
         logger.warning("SECRET_KEY is the development default: tokens are forgeable")
+    if settings.is_production and not settings.public_base_url:
+        logger.warning(
+            "PUBLIC_BASE_URL is unset: calendar feed URLs will name %s",
+            settings.base_url,
+        )
 
 
 async def open_database_at_start(settings: Settings) -> None:

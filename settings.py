@@ -23,7 +23,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite://rapport.db"
     redis_url: str | None = None
     secret_key: str = DEVELOPMENT_SECRET
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Unset: where this process listens (HOST, PORT), which is right for
+    # one process on one machine; set it behind a proxy or load balancer.
+    public_base_url: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
     token_ttl_hours: int = 24 * 7
     seed_demo_data: bool = True
@@ -62,6 +64,16 @@ class Settings(BaseSettings):
     # Addresses or networks (CIDR) of proxies allowed to name the client in
     # X-Forwarded-For; anyone else's header is ignored.
     trusted_proxies: list[str] = Field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        """The absolute URL clients reach this API at, without a trailing /."""
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     @property
     def is_production(self) -> bool:

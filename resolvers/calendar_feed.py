@@ -37,7 +37,7 @@ _WHERE = {
 
 def calendar_url(secret: str) -> str:
     """The absolute feed URL; the secret in it is the only credential."""
-    base = get_settings().public_base_url.rstrip("/")
+    base = get_settings().base_url
     return f"{base}/calendar/{secret}.ics"
 
 
@@ -142,7 +142,7 @@ def build_calendar(
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "PT1H")
     stamp = now.astimezone(UTC).replace(microsecond=0)
-    domain = urlsplit(get_settings().public_base_url).hostname or "rapport"
+    domain = urlsplit(get_settings().base_url).hostname or "rapport"
     for appointment in appointments:
         calendar.add_component(
             _event(appointment, other_party.get(appointment.id, ""), stamp, domain)

@@ -36,3 +36,19 @@ def test_production_starts_with_safe_settings():
 
 def test_development_starts_on_embedded_defaults():
     check_production(Settings(env="development", redis_url=None))
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({"port": 8101}, "http://127.0.0.1:8101"),
+        ({"host": "0.0.0.0", "port": 9000}, "http://127.0.0.1:9000"),
+        ({"host": "::1", "port": 9000}, "http://[::1]:9000"),
+        (
+            {"port": 8101, "public_base_url": "https://api.example.org/"},
+            "https://api.example.org",
+        ),
+    ],
+)
+def test_absolute_urls_name_where_clients_reach_the_api(given, expected):
+    assert Settings(**given).base_url == expected
