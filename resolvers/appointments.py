@@ -52,7 +52,7 @@ async def book_appointment(
             raise BadUserInput("expected an idempotencyKey of 1 to 200 characters")
         earlier = await _by_idempotency_key(client.id, idempotency_key)
         if earlier is not None:
-            return earlier
+            return _replayed(earlier, key, starts_at)
 
     provider = await models.Provider.filter(id=key).first()
     if provider is None:
@@ -69,15 +69,19 @@ async def book_appointment(
             # A retry racing its original waits on the lock, then finds it.
             earlier = await _by_idempotency_key(client.id, idempotency_key)
             if earlier is not None:
-                return earlier
+                return _replayed(earlier, key, starts_at)
             if await _has_live_appointment(client.id, provider.id):
                 raise Forbidden(ASK_IN_MESSAGES)
             offer = offer_for(provider, None)
             calendar = await fresh_calendar(provider)
             slot = calendar.offered(offer, starts_at)
-            if slot is None or format.value not in slot.formats:
+            if slot is None:
+                raise SlotUnavailable(calendar.why_not_offered(offer, starts_at))
+            if format.value not in slot.formats:
+                offered = " or ".join(slot.formats)
                 raise SlotUnavailable(
-                    "That time is no longer free: pick another from availableSlots."
+                    f"That time is offered as {offered}, not {format.value}: "
+                    "pick a time from availableSlots that lists it."
                 )
             appointment = await models.Appointment.create(
                 provider_id=provider.id,
@@ -99,7 +103,7 @@ async def book_appointment(
         earlier = await _by_idempotency_key(client.id, idempotency_key)
         if earlier is None:
             raise
-        return earlier
+        return _replayed(earlier, key, starts_at)
 
     logger.info(
         "Booked appointment_id=%s provider_id=%s kind=%s",
@@ -153,6 +157,22 @@ async def _office_for(
         "office_address": office.address,
         "office_state": office.state,
     }
+
+
+def _replayed(
+    earlier: models.Appointment, provider_id: int, starts_at: datetime
+) -> models.Appointment:
+    """The booking an idempotencyKey stored, if this is a retry of that request.
+
+    A key reused for another provider or time is a client bug; answering
+    with the old booking would book a time the person never chose.
+    """
+    if earlier.provider_id != provider_id or earlier.starts_at != starts_at:
+        raise Conflict(
+            "That idempotencyKey was used for another booking: send a new key "
+            "for a new request."
+        )
+    return earlier
 
 
 async def _by_idempotency_key(

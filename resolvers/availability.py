@@ -137,6 +137,24 @@ class Calendar:
     def offered(self, offer: Offer, starts_at: datetime) -> OpenSlot | None:
         return is_open_slot(**self._rules(offer, clock.now()), starts_at=starts_at)
 
+    def why_not_offered(self, offer: Offer, starts_at: datetime) -> str:
+        """Why starts_at is no open time, in words a person can act on."""
+        now = clock.now()
+        provider = self.provider
+        pick = "pick one from availableSlots."
+        if starts_at <= now:
+            return f"That time has passed: {pick}"
+        notice = provider.minimum_notice_hours
+        if starts_at < now + timedelta(hours=notice):
+            return f"This provider needs {notice} hours' notice: {pick}"
+        horizon = provider.booking_horizon_days
+        if starts_at > now + timedelta(days=horizon):
+            return f"This provider books at most {horizon} days ahead: {pick}"
+        unbooked = {**self._rules(offer, now), "busy": [], "time_off": []}
+        if is_open_slot(**unbooked, starts_at=starts_at) is None:
+            return f"That is not one of this provider's open times: {pick}"
+        return "That time is no longer free: pick another from availableSlots."
+
 
 async def load_calendar(ctx: Context, provider: models.Provider) -> Calendar:
     """Batched through the operation's loaders, so a directory page costs 3 queries."""

@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 import models
+from schema.ids import from_global_id
 from tests.conftest import gid, iso, make_provider, make_user, utc
 
 BOOK = """
@@ -114,6 +115,29 @@ async def test_same_idempotency_key_returns_the_same_appointment(execute, now):
     assert await models.Appointment.all().count() == 1
 
 
+async def test_a_key_reused_for_another_time_is_a_conflict(execute, now):
+    # given a booking made with a key, then cancelled
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider()
+    client = await make_user()
+    first = await execute(
+        BOOK, booking(provider, "2027-06-15T14:00:00Z", idempotencyKey="k1"), client
+    )
+    await models.Appointment.filter(
+        id=int(from_global_id(first.data["bookAppointment"]["id"])[1])
+    ).update(status=models.AppointmentStatus.CANCELLED)
+
+    # when the key comes again with another time
+    result = await execute(
+        BOOK, booking(provider, "2027-06-15T15:00:00Z", idempotencyKey="k1"), client
+    )
+
+    # then it is refused, rather than answered with the cancelled 14:00
+    assert result.code == "CONFLICT"
+    assert "idempotencyKey" in result.errors[0]["message"]
+    assert await models.Appointment.all().count() == 1
+
+
 async def test_only_signed_in_clients_book(execute, now):
     now(utc(2027, 6, 1, 12))
     provider = await make_provider()
@@ -129,15 +153,16 @@ async def test_only_signed_in_clients_book(execute, now):
 
 
 @pytest.mark.parametrize(
-    ("starts_at", "code"),
+    ("starts_at", "code", "says"),
     [
-        ("2027-06-16T11:00:00Z", "SLOT_UNAVAILABLE"),  # inside the 48 h notice
-        ("2027-06-13T12:00:00Z", "SLOT_UNAVAILABLE"),  # yesterday
-        ("2027-06-16T12:17:00Z", "SLOT_UNAVAILABLE"),  # off the grid
-        ("2027-06-16T12:00:00Z", None),
+        ("2027-06-16T11:00:00Z", "SLOT_UNAVAILABLE", "needs 48 hours' notice"),
+        ("2027-06-13T12:00:00Z", "SLOT_UNAVAILABLE", "That time has passed"),
+        ("2027-06-16T12:17:00Z", "SLOT_UNAVAILABLE", "not one of this provider's"),
+        ("2028-06-16T12:00:00Z", "SLOT_UNAVAILABLE", "at most 365 days ahead"),
+        ("2027-06-16T12:00:00Z", None, None),
     ],
 )
-async def test_rules_hold_in_the_write_path(execute, now, starts_at, code):
+async def test_rules_hold_in_the_write_path(execute, now, starts_at, code, says):
     # CASES.md 6: 48-hour notice, clock at 2027-06-14T12:00Z.
     now(utc(2027, 6, 14, 12))
     provider = await make_provider(
@@ -150,7 +175,21 @@ async def test_rules_hold_in_the_write_path(execute, now, starts_at, code):
     result = await execute(BOOK, booking(provider, starts_at), client)
 
     assert result.code == code
+    if says is not None:
+        assert says in result.errors[0]["message"]
     assert await models.Appointment.all().count() == (1 if code is None else 0)
+
+
+async def test_a_taken_time_says_it_is_no_longer_free(execute, now):
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider()
+    first, second = await make_user(), await make_user()
+    await execute(BOOK, booking(provider, "2027-06-15T14:00:00Z"), first)
+
+    result = await execute(BOOK, booking(provider, "2027-06-15T14:00:00Z"), second)
+
+    assert result.code == "SLOT_UNAVAILABLE"
+    assert "no longer free" in result.errors[0]["message"]
 
 
 async def test_time_without_offset_is_bad_user_input(execute, now):
