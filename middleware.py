@@ -40,6 +40,13 @@ _FRIENDLIER = {
     ),
 }
 
+# GraphQL over HTTP: a mutation sent by GET is 405, with the method to use.
+_MUTATION_OVER_GET = "mutations are not allowed when using GET"
+_SAY_POST = (
+    "Mutations change data, so they are sent with POST, never GET: POST the "
+    'same {"query": "..."} as application/json.'
+)
+
 _ROUTES = ("/graphql", "/healthz", "/readyz", "/metrics", "/calendar", "/static")
 
 
@@ -235,6 +242,10 @@ class RequestMiddleware:
         status = start["status"]
         text = b"".join(held["chunks"]).decode("utf-8", "replace").strip()
         message = _FRIENDLIER.get(text, text or "The request could not be served.")
+        headers = start.get("headers")
+        if text == _MUTATION_OVER_GET:
+            status, message = 405, _SAY_POST
+            headers = [*(headers or ()), (b"allow", b"POST")]
         code = "NOT_FOUND" if status == 404 else "BAD_USER_INPUT"
         info.outcome = info.outcome or code
         observability.REFUSED.labels(f"http_{status}").inc()
@@ -243,7 +254,7 @@ class RequestMiddleware:
             status,
             error_body(message, code),
             info.request_id,
-            start.get("headers"),
+            headers,
         )
 
     async def _send_json(
