@@ -311,6 +311,8 @@ def _check_words(f: DirectoryFilter) -> None:
             raise BadUserInput(
                 f"expected {name} of at most {limit} characters, got {len(value):,}"
             )
+    if f.state:
+        _state(f.state)  # "New York" would match nobody: say so
 
 
 def _check_range(f: DirectoryFilter) -> None:

@@ -215,3 +215,14 @@ async def test_open_times_asked_backwards_are_bad_user_input(execute):
     )
 
     assert result.code == "BAD_USER_INPUT"
+
+
+async def test_a_state_that_is_not_a_us_state_code_is_bad_user_input(execute):
+    await make_provider()
+
+    named = await execute(DIRECTORY, {"filter": {"state": "New York"}})
+    coded = await execute(DIRECTORY, {"filter": {"state": " ny "}})
+
+    assert named.code == "BAD_USER_INPUT"
+    assert "like NY" in named.errors[0]["message"]
+    assert len(coded.data["providers"]["edges"]) == 1
