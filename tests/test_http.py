@@ -216,12 +216,3 @@ async def test_several_operations_without_a_name_run_none_of_them(http):
     assert "operationName" in response.json()["errors"][0]["message"]
     assert still_in.json()["data"]["viewer"]["user"]["name"] == "Hana"
 
-
-async def test_a_mutation_sent_by_get_is_405_and_names_post(http):
-    response = await http.get("/graphql", params={"query": "mutation { logOut }"})
-
-    assert response.status_code == 405
-    assert response.headers["allow"] == "POST"
-    error = response.json()["errors"][0]
-    assert error["extensions"]["code"] == "BAD_USER_INPUT"
-    assert "POST" in error["message"]

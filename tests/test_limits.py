@@ -185,10 +185,11 @@ async def test_other_transport_mistakes_get_json_errors_too(
 async def test_a_mutation_over_get_is_refused_in_json(http):
     response = await http.get("/graphql", params={"query": "mutation { logOut }"})
 
-    assert response.status_code == 400
-    assert first_error(response)["message"] == (
-        "mutations are not allowed when using GET"
-    )
+    # GraphQL over HTTP: 405, naming the method to use
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert first_error(response)["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "sent with POST, never GET" in first_error(response)["message"]
 
 
 async def test_pages_are_capped_by_the_setting_and_negative_is_refused(execute):
