@@ -3,7 +3,10 @@
 import logging
 from typing import Any
 
+import asyncpg
 from tortoise import Tortoise, connections
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api.migrate import migrate
 
 from settings import get_settings
@@ -11,10 +14,33 @@ from settings import get_settings
 logger = logging.getLogger(__name__)
 
 
+class _PooledConnection(asyncpg.Connection):
+    def get_reset_query(self) -> str:
+        # asyncpg sends "SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+        # RESET ALL;" each time a connection goes back to the pool: one more
+        # round trip per statement outside a transaction. We take no advisory
+        # locks, open no cursors, LISTEN to nothing and SET nothing; an open
+        # transaction is still ended on release either way.
+        return ""
+
+
+class PostgresClient(AsyncpgDBClient):
+    connection_class = _PooledConnection
+
+
+# Tortoise finds a backend's client by module name: PostgreSQL URLs name this
+# module as their engine (tortoise_config).
+client_class = PostgresClient
+
+
 def tortoise_config(database_url: str | None = None) -> dict[str, Any]:
     url = database_url or get_settings().database_url
+    connection: str | dict[str, Any] = url
+    expanded = expand_db_url(url)
+    if expanded["engine"] == "tortoise.backends.asyncpg":
+        connection = {**expanded, "engine": __name__}
     return {
-        "connections": {"default": url},
+        "connections": {"default": connection},
         "apps": {
             "models": {
                 "models": ["models"],

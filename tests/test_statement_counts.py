@@ -193,3 +193,16 @@ async def test_an_availability_filtered_page_costs_the_same_at_five_and_twenty(
 
     # then
     assert len(five) == len(twenty), (five, twenty)
+
+
+@pytest.mark.skipif(not uses_postgres(), reason="asyncpg's pool reset is PostgreSQL's")
+async def test_a_pooled_connection_goes_back_without_a_reset_round_trip(
+    execute, monkeypatch
+):
+    with counted_statements(monkeypatch) as statements:
+        result = await execute("{ insurancePlans { name } }")
+        await models.InsurancePlan.filter(name="none").count()
+
+    assert result.errors == []
+    assert statements, "nothing was counted"
+    assert not [s for s in statements if "RESET ALL" in s], statements
