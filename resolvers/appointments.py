@@ -16,7 +16,7 @@ from schema.context import Context
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound, SlotUnavailable
 from schema.ids import parse_int_id, require_int_id
 from schema.pagination import decode_time_cursor, page_size, time_cursor
-from subscriptions.events import announce_appointment, announce_availability
+from subscriptions.events import announce_appointments
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +111,9 @@ async def book_appointment(
         provider.id,
         offer.kind,
     )
-    await announce_appointment("BOOKED", appointment, provider.user_id)
-    await announce_availability(provider.id)
+    await announce_appointments(
+        "BOOKED", [appointment], provider.user_id, availability_of=provider.id
+    )
     return appointment
 
 
@@ -289,9 +290,10 @@ async def cancel_appointment(
             viewer.id,
             appointment.cancelled_late,
         )
-        await announce_appointment("CANCELLED", appointment, provider.user_id)
     if changed:
-        await announce_availability(provider.id)
+        await announce_appointments(
+            "CANCELLED", changed, provider.user_id, availability_of=provider.id
+        )
     return chosen if chosen else [target]
 
 

@@ -24,7 +24,7 @@ from resolvers.appointments import (
 from schema.context import Context
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound, format_instant
 from schema.ids import require_int_id
-from subscriptions.events import announce_appointment, announce_availability
+from subscriptions.events import announce_appointments
 
 logger = logging.getLogger(__name__)
 
@@ -182,9 +182,9 @@ async def schedule_appointment(
         len(rows),
         series_id,
     )
-    for row in rows:
-        await announce_appointment("BOOKED", row, provider.user_id)
-    await announce_availability(provider.id)
+    await announce_appointments(
+        "BOOKED", rows, provider.user_id, availability_of=provider.id
+    )
     return rows
 
 
@@ -219,8 +219,9 @@ async def reschedule_appointment(
         await _bump_availability(provider.id)
 
     logger.info("Rescheduled appointment_id=%s provider_id=%s", target.id, provider.id)
-    await announce_appointment("RESCHEDULED", target, provider.user_id)
-    await announce_availability(provider.id)
+    await announce_appointments(
+        "RESCHEDULED", [target], provider.user_id, availability_of=provider.id
+    )
     return target
 
 
@@ -274,9 +275,12 @@ async def _record_outcome(
     logger.info(
         "Recorded outcome appointment_id=%s status=%s", target.id, outcome.value
     )
-    await announce_appointment("UPDATED", target, provider.user_id)
-    if frees_time:
-        await announce_availability(provider.id)
+    await announce_appointments(
+        "UPDATED",
+        [target],
+        provider.user_id,
+        availability_of=provider.id if frees_time else None,
+    )
     return target
 
 
@@ -313,7 +317,7 @@ async def set_join_info(
         await target.save(update_fields=["join_info"])
 
     logger.info("Set join info appointment_id=%s", target.id)
-    await announce_appointment("UPDATED", target, provider.user_id)
+    await announce_appointments("UPDATED", [target], provider.user_id)
     return target
 
 

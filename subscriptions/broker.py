@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -37,6 +37,15 @@ class RapportBroadcast(Broadcast):
     @property
     def backend(self) -> BroadcastBackend:
         return self._backend
+
+    async def publish_many(self, events: Sequence[tuple[str, str]]) -> None:
+        """Through the backend's batch when it has one (Redis pipelines)."""
+        batch = getattr(self._backend, "publish_many", None)
+        if batch is not None:
+            await batch(events)
+            return
+        for channel, message in events:
+            await self._backend.publish(channel, message)
 
     def subscription_count(self) -> int:
         """Subscriptions that are listening (subscribed, and not yet left)."""
@@ -129,16 +138,26 @@ def _inside_transaction() -> bool:
 
 async def publish(channel: str, payload: dict[str, Any]) -> None:
     """Send after commit. A broker failure never undoes the committed change."""
+    await publish_many([(channel, payload)])
+
+
+async def publish_many(events: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Send events of one change together: one round trip to Redis, not one each."""
     # An event sent before its commit makes subscribers load the old state
     # (and a rollback would announce what never happened).
     assert not _inside_transaction(), "publish() must run after the commit"
+    if not events:
+        return
+    encoded = [(channel, orjson.dumps(payload).decode()) for channel, payload in events]
     try:
-        await get_broadcast().publish(channel, orjson.dumps(payload).decode())
+        await get_broadcast().publish_many(encoded)
     except Exception as error:
         # Subscribers recover what they missed by replaying from the database.
         # No traceback: during an outage every mutation would print one.
         logger.warning(
-            "Publish failed channel=%s error=%s", channel, type(error).__name__
+            "Publish failed channel=%s error=%s",
+            ",".join(channel for channel, _ in encoded),
+            type(error).__name__,
         )
 
 

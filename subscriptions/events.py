@@ -6,13 +6,14 @@ one exception is a new message, which both participants may see whole
 no read to deliver it.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import clock
 import models
 from schema.errors import format_instant
-from subscriptions.broker import publish
+from subscriptions.broker import publish, publish_many
 from subscriptions.channels import (
     provider_availability_channel,
     thread_channel,
@@ -20,23 +21,42 @@ from subscriptions.channels import (
 )
 
 
-async def announce_appointment(
-    event_type: str, appointment: models.Appointment, provider_user_id: int
+Event = tuple[str, dict]
+
+
+async def announce_appointments(
+    event_type: str,
+    appointments: Sequence[models.Appointment],
+    provider_user_id: int,
+    *,
+    availability_of: int | None = None,
 ) -> None:
-    """One scheduleChanged event per appointment, to both participants."""
-    payload = {
-        "kind": "schedule",
-        "type": event_type,
-        "appointment_id": appointment.id,
-        "at": format_instant(clock.now()),
-    }
-    for user_id in {appointment.client_id, provider_user_id}:
-        await publish(user_channel(user_id), payload)
+    """One scheduleChanged event per appointment, to both participants; and
+    with availability_of, that provider's availabilityChanged. All in one
+    round trip to the broker."""
+    at = format_instant(clock.now())
+    events: list[Event] = []
+    for appointment in appointments:
+        payload = {
+            "kind": "schedule",
+            "type": event_type,
+            "appointment_id": appointment.id,
+            "at": at,
+        }
+        for user_id in {appointment.client_id, provider_user_id}:
+            events.append((user_channel(user_id), payload))
+    if availability_of is not None:
+        events.append(_availability_event(availability_of))
+    await publish_many(events)
 
 
 async def announce_availability(provider_id: int) -> None:
     """Open times moved; never says who booked."""
-    await publish(
+    await publish_many([_availability_event(provider_id)])
+
+
+def _availability_event(provider_id: int) -> Event:
+    return (
         provider_availability_channel(provider_id),
         {"kind": "availability", "provider_id": provider_id},
     )
@@ -95,9 +115,14 @@ async def announce_message(
     message: models.Message, thread: models.MessageThread, provider_user_id: int
 ) -> None:
     """messageAdded to the thread, inboxUpdated to both participants."""
-    await publish(thread_channel(thread.id), message_event(message))
-    for user_id in (thread.client_id, provider_user_id):
-        await publish(user_channel(user_id), {"kind": "inbox", "thread_id": thread.id})
+    inbox = {"kind": "inbox", "thread_id": thread.id}
+    await publish_many(
+        [
+            (thread_channel(thread.id), message_event(message)),
+            (user_channel(thread.client_id), inbox),
+            (user_channel(provider_user_id), inbox),
+        ]
+    )
 
 
 async def announce_thread_read(thread: models.MessageThread, reader_id: int) -> None:

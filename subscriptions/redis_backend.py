@@ -3,6 +3,7 @@
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -163,23 +164,30 @@ class RedisPubSubBackend(BroadcastBackend):
         return frozenset(self._owed)
 
     async def publish(self, channel: str, message: Any) -> None:
+        await self.publish_many([(channel, message)])
+
+    async def publish_many(self, events: Sequence[tuple[str, Any]]) -> None:
+        """Every event in one pipeline: one round trip for a change's events."""
         loop = asyncio.get_running_loop()
+        channels = [channel for channel, _ in events]
         if loop.time() < self._failing_until:
-            self._owe_resync(channel)
+            self._owe_resyncs(channels)
             raise ConnectionError("the broker failed moments ago")
         try:
-            await asyncio.wait_for(
-                self._publisher.publish(channel, message), PUBLISH_TIMEOUT
-            )
+            async with self._publisher.pipeline(transaction=False) as pipe:
+                for channel, message in events:
+                    pipe.publish(channel, message)
+                await asyncio.wait_for(pipe.execute(), PUBLISH_TIMEOUT)
         except _NETWORK_ERRORS:
             self._failing_until = loop.time() + FAST_FAIL_SECONDS
-            self._owe_resync(channel)
+            self._owe_resyncs(channels)
             raise
 
-    def _owe_resync(self, channel: str) -> None:
+    def _owe_resyncs(self, channels: Sequence[str]) -> None:
         self._failures += 1
-        self._owed.pop(channel, None)
-        self._owed[channel] = self._failures
+        for channel in channels:
+            self._owed.pop(channel, None)
+            self._owed[channel] = self._failures
         while len(self._owed) > MAX_OWED:
             del self._owed[next(iter(self._owed))]
         if self._settler is None or self._settler.done():

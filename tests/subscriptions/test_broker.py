@@ -113,10 +113,10 @@ async def test_publishing_inside_a_transaction_is_refused_and_rolls_back():
 
 
 async def test_a_broken_publish_is_a_warning_never_an_error(monkeypatch, caplog):
-    async def down(channel: str, message: str) -> None:
+    async def down(events) -> None:
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(broker.get_broadcast(), "publish", down)
+    monkeypatch.setattr(broker.get_broadcast(), "publish_many", down)
 
     with caplog.at_level(logging.WARNING, logger="subscriptions.broker"):
         await broker.publish("test:down", {"kind": "ping"})
@@ -270,3 +270,37 @@ async def test_mutations_commit_while_redis_is_down(
     assert result.errors == []
     assert result.data["sendMessage"]["body"] == "still here"
     assert await models.Message.filter(thread_id=thread.id).count() == 1
+
+
+async def test_the_events_of_one_change_go_out_in_one_round_trip(
+    own_redis_broker, monkeypatch
+):
+    # given a listener for a client's schedule, and a count of round trips
+    from types import SimpleNamespace
+
+    from subscriptions.channels import user_channel
+    from subscriptions.events import announce_appointments
+
+    publisher = own_redis_broker.backend._publisher
+    real_pipeline = publisher.pipeline
+    trips = []
+
+    def counting_pipeline(*args, **kwargs):
+        trips.append(1)
+        return real_pipeline(*args, **kwargs)
+
+    monkeypatch.setattr(publisher, "pipeline", counting_pipeline)
+    received: list = []
+    ready = asyncio.Event()
+    task = asyncio.create_task(listener(user_channel(7), received, ready))
+    await asyncio.wait_for(ready.wait(), 5)
+
+    # when three appointments of a series are cancelled
+    series = [SimpleNamespace(id=n, client_id=7) for n in (1, 2, 3)]
+    await announce_appointments("CANCELLED", series, 8, availability_of=9)
+
+    # then all seven events went in one pipeline, and the client heard three
+    await until(lambda: len(received) == 3)
+    assert trips == [1]
+    assert [e["appointment_id"] for e in received] == [1, 2, 3]
+    await stop([task])
