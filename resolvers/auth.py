@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 
 import clock
 import models
+from resolvers.text import single_line
 from schema.errors import BadUserInput, Conflict, Forbidden, Unauthenticated
 from schema.pagination import shorten
 from settings import get_settings
@@ -141,7 +142,7 @@ async def sign_up(
     if role == models.Role.STAFF:
         raise Forbidden("Staff accounts are created by an administrator.")
     email = normalise_email(email)
-    name = name.strip()
+    name = single_line("a name", name.strip())
     if not name or len(name) > 200:
         raise BadUserInput("expected a name of 1 to 200 characters")
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:

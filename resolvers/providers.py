@@ -23,6 +23,7 @@ from resolvers.loaders import (
     plans_for,
     reader,
 )
+from resolvers.text import single_line
 from schema.context import Context
 from schema.errors import BadUserInput, NotFound
 from schema.ids import parse_int_id, require_int_id
@@ -354,7 +355,7 @@ def _clean_list(name: str, values: Sequence[str], limit: int = 30) -> list[str]:
     cleaned: list[str] = []
     seen: set[str] = set()
     for value in values:
-        value = value.strip()
+        value = single_line(name, value.strip())
         if not value or len(value) > 100:
             raise BadUserInput(f"expected each of {name} to be 1 to 100 characters")
         folded = value.casefold()
@@ -382,10 +383,14 @@ def _bounded(name: str, value: int, low: int, high: int) -> int:
     return value
 
 
-def _text(name: str, value: str | None, limit: int) -> str | None:
+def _text(
+    name: str, value: str | None, limit: int, *, line: bool = False
+) -> str | None:
     if value is None:
         return None
     value = value.strip()
+    if line:
+        single_line(name, value)
     if len(value) > limit:
         raise BadUserInput(f"expected {name} of at most {limit} characters")
     return value or None
@@ -403,16 +408,18 @@ async def update_profile(ctx: Context, changes: dict[str, Any]) -> models.Provid
             continue
         match key:
             case "name":
-                name = (value or "").strip()
+                name = single_line("a name", (value or "").strip())
                 if not name or len(name) > 200:
                     raise BadUserInput("expected a name of 1 to 200 characters")
                 updates["name"] = name
             case "credentials":
-                updates["credentials"] = _text("credentials", value, 100)
+                updates["credentials"] = _text("credentials", value, 100, line=True)
             case "bio":
                 updates["bio"] = _text("bio", value, 5000)
             case "video_platform":
-                updates["video_platform"] = _text("videoPlatform", value, 100)
+                updates["video_platform"] = _text(
+                    "videoPlatform", value, 100, line=True
+                )
             case "specialties" | "modalities" | "languages":
                 updates[key] = _clean_list(key, value)
             case "licensed_states":
@@ -501,8 +508,8 @@ def _offices(values: Sequence[Any]) -> list[dict[str, Any]]:
         )
     offices = []
     for position, office in enumerate(values):
-        label = (office.label or "").strip()
-        address = (office.address or "").strip()
+        label = single_line("office labels", (office.label or "").strip())
+        address = single_line("office addresses", (office.address or "").strip())
         if not label or len(label) > 100 or not address or len(address) > 300:
             raise BadUserInput("expected each office to have a label and an address")
         offices.append(

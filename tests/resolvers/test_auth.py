@@ -142,3 +142,10 @@ async def test_a_long_bad_email_is_not_echoed_whole(execute):
 
     assert result.code == "BAD_USER_INPUT"
     assert len(result.errors[0]["message"]) < 200
+
+
+async def test_a_name_that_would_display_as_another_is_refused(execute):
+    result = await execute(SIGN_UP, sign_up_input(name="Dr. Smith\u202e htimS"))
+
+    assert result.code == "BAD_USER_INPUT"
+    assert await models.User.all().count() == 0

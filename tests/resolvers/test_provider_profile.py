@@ -275,3 +275,18 @@ async def test_in_person_sessions_need_an_office(execute):
     stored = await models.Provider.get(id=provider.id)
     assert stored.formats == ["VIDEO", "IN_PERSON"]
     assert await models.Office.filter(provider_id=provider.id).count() == 1
+
+
+async def test_profile_text_shown_to_clients_is_one_line(execute):
+    provider = await make_provider(name="Kept")
+
+    result = await execute(
+        UPDATE, {"input": {"name": "Dr. Kept\nCall me at 555-0100"}}, provider.user
+    )
+    hidden = {"label": "Main\u202e", "address": "1 Main St", "state": "NY"}
+    office = await execute(
+        PROFILE_LISTS, {"input": {"offices": [hidden]}}, provider.user
+    )
+
+    assert result.code == office.code == "BAD_USER_INPUT"
+    assert (await models.Provider.get(id=provider.id)).name == "Kept"
