@@ -7,13 +7,12 @@ from datetime import UTC, datetime, timedelta
 import clock
 import models
 from resolvers.availability_engine import (
-    MAX_BUFFER,
     OpenSlot,
     Window,
     is_open_slot,
     iter_open_slots,
 )
-from resolvers.loaders import WindowRow
+from resolvers.loaders import WindowRow, calendars_for, reader
 from schema.context import Context
 
 INTRO_FORMATS = (models.AppointmentFormat.PHONE.value,)
@@ -44,10 +43,7 @@ def offer_for(provider: models.Provider, kind: models.AppointmentKind | None) ->
     return Offer(kind, provider.session_minutes, tuple(provider.formats))
 
 
-WindowSource = models.AvailabilityWindow | WindowRow
-
-
-def to_windows(rows: Sequence[WindowSource], offer: Offer) -> list[Window]:
+def to_windows(rows: Sequence[WindowRow], offer: Offer) -> list[Window]:
     windows = []
     for row in rows:
         if offer.kind == models.AppointmentKind.INTRO_CALL:
@@ -69,7 +65,7 @@ class Calendar:
     """Everything the engine needs about one provider, loaded once."""
 
     provider: models.Provider
-    windows: Sequence[WindowSource]
+    windows: Sequence[WindowRow]
     busy: list[tuple[datetime, datetime]]
     time_off: list[tuple[datetime, datetime]]
 
@@ -165,15 +161,11 @@ async def load_calendar(ctx: Context, provider: models.Provider) -> Calendar:
 
 
 async def fresh_calendar(provider: models.Provider) -> Calendar:
-    """Read straight from the database, for the booking write path."""
-    now = clock.now()
-    windows = await models.AvailabilityWindow.filter(provider_id=provider.id)
-    busy = await models.Appointment.filter(
-        provider_id=provider.id,
-        status=models.AppointmentStatus.BOOKED,
-        ends_at__gt=now - MAX_BUFFER,
-    ).values_list("starts_at", "ends_at")
-    time_off = await models.TimeOff.filter(
-        provider_id=provider.id, ends_at__gt=now
-    ).values_list("starts_at", "ends_at")
-    return Calendar(provider, list(windows), list(busy), list(time_off))
+    """Read straight from the database, for the write paths.
+
+    Inside their transaction, the reader runs on its connection: what the
+    lock on the provider protects is what is read.
+    """
+    async with reader() as read:
+        [(windows, busy, time_off)] = await calendars_for(read, [provider.id])
+    return Calendar(provider, windows, busy, time_off)
