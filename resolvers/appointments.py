@@ -4,7 +4,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import DoesNotExist, IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
@@ -54,25 +54,25 @@ async def book_appointment(
         if earlier is not None:
             return _replayed(earlier, key, starts_at)
 
-    provider = await models.Provider.filter(id=key).first()
-    if provider is None:
-        raise NotFound(f"No provider has the id {provider_id!r}.")
-    if not provider.accepting_new_clients:
-        raise Forbidden("This provider is not taking new clients right now.")
-    offer = offer_for(provider, None)
-    _check_format(offer.kind, format, provider)
-    office = await _office_for(provider, format, office_label)
-
     try:
         async with in_transaction():
-            provider = await lock_provider(provider.id)
+            # The provider is read once, locked: every check below sees the
+            # profile the booking is made under.
+            try:
+                provider = await lock_provider(key)
+            except DoesNotExist:
+                raise NotFound(f"No provider has the id {provider_id!r}.") from None
             # A retry racing its original waits on the lock, then finds it.
             earlier = await _by_idempotency_key(client.id, idempotency_key)
             if earlier is not None:
                 return _replayed(earlier, key, starts_at)
+            if not provider.accepting_new_clients:
+                raise Forbidden("This provider is not taking new clients right now.")
+            offer = offer_for(provider, None)
+            _check_format(offer.kind, format, provider)
+            office = await _office_for(provider, format, office_label)
             if await _has_live_appointment(client.id, provider.id):
                 raise Forbidden(ASK_IN_MESSAGES)
-            offer = offer_for(provider, None)
             calendar = await fresh_calendar(provider)
             slot = calendar.offered(offer, starts_at)
             if slot is None:
