@@ -257,20 +257,28 @@ async def cancel_appointment(
         if target.status != models.AppointmentStatus.CANCELLED:
             _check_changeable(target, now, "cancel")
 
-        chosen = [target]
+        later: list[models.Appointment] = []
         if following and target.series_id:
-            chosen = await models.Appointment.filter(
+            # Only what has not started: an occurrence under way or past (not
+            # yet marked complete or no-show) is not the canceller's to undo.
+            later = await models.Appointment.filter(
                 series_id=target.series_id,
-                starts_at__gte=target.starts_at,
+                starts_at__gt=max(target.starts_at, now),
                 status=models.AppointmentStatus.BOOKED,
             ).order_by("starts_at")
+        chosen = [target, *later]
         changed = [a for a in chosen if a.status == models.AppointmentStatus.BOOKED]
+        # Late is the client's late cancellation (what fees follow); a
+        # provider or staff cancelling is never the client being late.
+        by_client = viewer.id == target.client_id
         for appointment in changed:
             appointment.status = models.AppointmentStatus.CANCELLED
             appointment.cancelled_by_id = viewer.id
             appointment.cancel_reason = reason
             appointment.cancelled_at = now
-            appointment.cancelled_late = appointment.starts_at - now < LATE_CANCELLATION
+            appointment.cancelled_late = by_client and (
+                appointment.starts_at - now < LATE_CANCELLATION
+            )
             await appointment.save(
                 update_fields=[
                     "status",
@@ -294,7 +302,7 @@ async def cancel_appointment(
         await announce_appointments(
             "CANCELLED", changed, provider.user_id, availability_of=provider.id
         )
-    return chosen if chosen else [target]
+    return chosen
 
 
 def _check_changeable(

@@ -230,3 +230,44 @@ async def test_a_completed_appointment_cannot_be_cancelled(execute, now):
 
     assert result.code == "CONFLICT"
     assert (await models.Appointment.get(id=session.id)).status == "COMPLETED"
+
+
+async def test_following_never_cancels_an_occurrence_that_has_started(execute, now):
+    # given a series whose first week was cancelled and whose second is
+    # under way, not yet marked complete or no-show
+    now(utc(2027, 6, 1, 12))
+    provider, client = await provider_with_client(utc(2027, 5, 20, 14))
+    series = [
+        await add_appointment(provider, client, utc(2027, 6, d, 14), series_id="s-1")
+        for d in (7, 14, 21)
+    ]
+    await execute(CANCEL, cancel(series[0]), client)
+    now(utc(2027, 6, 14, 14, 30))
+
+    # when the cancelled first week is cancelled again, with the following
+    again = cancel(series[0], scope="THIS_AND_FOLLOWING")
+    result = await execute(CANCEL, again, client)
+
+    # then the session under way stays as it was; the one ahead is cancelled,
+    # and the answer lists the asked-for occurrence first
+    rows = await models.Appointment.filter(series_id="s-1").order_by("starts_at")
+    assert [r.status for r in rows] == ["CANCELLED", "BOOKED", "CANCELLED"]
+    returned = [a["startsAt"] for a in result.data["cancelAppointment"]]
+    assert returned == ["2027-06-07T14:00:00Z", "2027-06-21T14:00:00Z"]
+
+
+@pytest.mark.parametrize("who", ["provider", "staff"])
+async def test_only_a_client_cancelling_is_ever_late(execute, now, who):
+    now(utc(2027, 6, 1, 12))
+    provider, client = await provider_with_client(utc(2027, 5, 20, 14))
+    session = await add_appointment(provider, client, utc(2027, 6, 15, 14))
+    actor = (
+        provider.user if who == "provider" else await make_user(role=models.Role.STAFF)
+    )
+    now(utc(2027, 6, 15, 10))
+
+    result = await execute(CANCEL, cancel(session), actor)
+
+    (cancelled,) = result.data["cancelAppointment"]
+    assert cancelled["status"] == "CANCELLED"
+    assert cancelled["cancellation"]["late"] is False
