@@ -126,7 +126,7 @@ def classify(error: GraphQLError, execution_context: ExecutionContext | None) ->
         # is fine, the value is not (a DateTime without an offset).
         if (
             executed
-            or error.message.startswith("Variable")
+            or _COERCION_FAILED.match(error.message)
             or isinstance(original, ValueError)
         ):
             extensions["code"] = "BAD_USER_INPUT"
@@ -156,6 +156,15 @@ def classify(error: GraphQLError, execution_context: ExecutionContext | None) ->
         error.message = INTERNAL_MESSAGE
         extensions = {"code": "INTERNAL"}
     error.extensions = extensions
+
+
+# graphql-core's words for variable values it could not coerce; its
+# validation rules also start with "Variable" ("... is never used"), and
+# those are the document's fault, not the values'.
+_COERCION_FAILED = re.compile(
+    r"Variable '\$[^']+' (got invalid value|of required type .+ was not provided"
+    r"|of non-null type .+ must not be null|expected value of type)"
+)
 
 
 _PLURALS = {

@@ -216,3 +216,33 @@ async def test_several_operations_without_a_name_run_none_of_them(http):
     assert "operationName" in response.json()["errors"][0]["message"]
     assert still_in.json()["data"]["viewer"]["user"]["name"] == "Hana"
 
+
+@pytest.mark.parametrize(
+    ("query", "variables", "code"),
+    [
+        ("query($x: Int) { insurancePlans { id } }", {}, "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "{ providers(first: $y) { edges { cursor } } }",
+            {},
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "query($a: String) { provider(id: $a) { id } }",
+            {"a": "x"},
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        ("query($a: ID!) { provider(id: $a) { id } }", {}, "BAD_USER_INPUT"),
+        ("query($a: ID!) { provider(id: $a) { id } }", {"a": None}, "BAD_USER_INPUT"),
+        (
+            "query($n: Int) { providers(first: $n) { edges { cursor } } }",
+            {"n": "x"},
+            "BAD_USER_INPUT",
+        ),
+    ],
+)
+async def test_a_document_misusing_variables_is_invalid_a_bad_value_is_bad_input(
+    http, query, variables, code
+):
+    response = await post(http, query, variables=variables)
+
+    assert response.json()["errors"][0]["extensions"]["code"] == code
