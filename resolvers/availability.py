@@ -87,6 +87,9 @@ class Calendar:
     def slots(
         self, offer: Offer, range_start: datetime, range_end: datetime
     ) -> Iterator[OpenSlot]:
+        if not self.provider.accepting_new_clients:
+            # Nothing is bookable (booking says FORBIDDEN), so nothing is open.
+            return iter(())
         return iter_open_slots(
             **self._rules(offer, clock.now()),
             range_start=range_start,

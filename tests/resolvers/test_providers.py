@@ -226,3 +226,33 @@ async def test_a_state_that_is_not_a_us_state_code_is_bad_user_input(execute):
     assert named.code == "BAD_USER_INPUT"
     assert "like NY" in named.errors[0]["message"]
     assert len(coded.data["providers"]["edges"]) == 1
+
+
+OPEN_TIMES = """
+query Open($id: ID!, $from: DateTime!, $to: DateTime!) {
+  provider(id: $id) {
+    nextAvailableSlot { startsAt }
+    availableSlots(from: $from, to: $to) { startsAt }
+  }
+  providers(filter: {availableFrom: $from, availableTo: $to}) {
+    edges { node { id } }
+  }
+}
+"""
+
+
+async def test_a_provider_not_taking_new_clients_shows_no_open_times(execute, now):
+    # given a provider with open hours who stops taking new clients
+    now(utc(2027, 6, 1, 12))
+    provider = await make_provider(accepting_new_clients=False)
+    variables = {
+        "id": gid("Provider", provider.id),
+        "from": "2027-06-02T00:00:00Z",
+        "to": "2027-06-09T00:00:00Z",
+    }
+
+    result = await execute(OPEN_TIMES, variables)
+
+    # then nothing is offered that booking would refuse
+    assert result.data["provider"] == {"nextAvailableSlot": None, "availableSlots": []}
+    assert result.data["providers"]["edges"] == []
