@@ -37,7 +37,8 @@ POOL_SIZE = 5  # Tortoise's default pool maximum, so both sides get the same
 LIST_SQL = """
 SELECT p.id, p.name, p.credentials, p.specialties, p.formats, p.first_appointment,
        p.intro_call_minutes, p.session_minutes, p.timezone, p.slot_step_minutes,
-       p.buffer_minutes, p.minimum_notice_hours, p.booking_horizon_days
+       p.buffer_minutes, p.minimum_notice_hours, p.booking_horizon_days,
+       p.accepting_new_clients
 FROM providers p
 WHERE p.id IN (SELECT provider_id FROM provider_tags WHERE kind = 'state' AND folded = $1)
   AND p.id IN (SELECT providers_id FROM provider_plans WHERE insuranceplan_id = $2)
@@ -119,6 +120,8 @@ def _next_slot(
     row: asyncpg.Record, windows: list, busy: list, time_off: list, now: datetime
 ) -> dict | None:
     """What Rapport's nextAvailableSlot computes, through the same engine."""
+    if not row["accepting_new_clients"]:
+        return None  # nothing is bookable, so nothing is open
     formats = tuple(orjson.loads(row["formats"]))
     if row["first_appointment"] == "INTRO_CALL":
         duration, offer_formats, intro = row["intro_call_minutes"], PHONE, True
@@ -197,7 +200,7 @@ async def directory(request: Request) -> Response:
             ),
         }
         edges.append({"node": node})
-    end = cursor(page[-1]["name"], page[-1]["id"]) if page else None
+    end = cursor("p", page[-1]["name"], page[-1]["id"]) if page else None
     page_info = {"hasNextPage": len(rows) > first, "endCursor": end}
     return _json({"data": {"providers": {"edges": edges, "pageInfo": page_info}}})
 
