@@ -51,6 +51,9 @@ class Appointment(Model):
     cancelled_at = fields.DatetimeField(null=True)
     cancelled_late = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Times it was moved or cancelled: the calendar feed's SEQUENCE, which
+    # calendar apps compare to tell a changed event from a stale copy.
+    revision = fields.IntField(default=0, db_default=0)
 
     class Meta:
         table = "appointments"

@@ -279,6 +279,7 @@ async def cancel_appointment(
             appointment.cancelled_late = by_client and (
                 appointment.starts_at - now < LATE_CANCELLATION
             )
+            appointment.revision += 1
             await appointment.save(
                 update_fields=[
                     "status",
@@ -286,6 +287,7 @@ async def cancel_appointment(
                     "cancel_reason",
                     "cancelled_at",
                     "cancelled_late",
+                    "revision",
                 ]
             )
         if changed:

@@ -173,8 +173,9 @@ def _event(
     event.add("status", _STATUS[appointment.status])
     event.add("class", "PRIVATE")
     event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
-    # FIXME(#4): reschedules leave SEQUENCE as is; it needs a revision column.
-    event.add("sequence", 1 if cancelled else 0)
+    # Calendar apps keep the copy with the higher SEQUENCE: each move or
+    # cancellation raises it, so a subscribed calendar takes the change.
+    event.add("sequence", appointment.revision)
     if appointment.created_at is not None:
         event.add("created", _utc(appointment.created_at))
     return event

@@ -215,7 +215,10 @@ async def reschedule_appointment(
         target.starts_at = new_start
         target.ends_at = new_end
         target.blocked_until = new_end + buffer
-        await target.save(update_fields=["starts_at", "ends_at", "blocked_until"])
+        target.revision += 1
+        await target.save(
+            update_fields=["starts_at", "ends_at", "blocked_until", "revision"]
+        )
         await _bump_availability(provider.id)
 
     logger.info("Rescheduled appointment_id=%s provider_id=%s", target.id, provider.id)

@@ -156,6 +156,37 @@ async def test_uids_stay_the_same_across_fetches_and_reschedules(execute, now, h
     assert moved["dtstart"].dt == utc(2027, 6, 16, 14)
 
 
+async def test_each_move_or_cancellation_raises_the_sequence(execute, now, http):
+    # given a session as a subscribed calendar first sees it
+    now(utc(2027, 6, 1, 12))
+    provider, client = await provider_with_client(utc(2027, 5, 20, 14))
+    session = await add_appointment(provider, client, utc(2027, 6, 15, 14))
+    url = await feed_url(execute, client)
+    variables = {"id": gid("Appointment", session.id)}
+
+    def sequence(body: bytes) -> int:
+        event = next(e for e in events_of(body) if f"-{session.id}@" in str(e["uid"]))
+        return int(event["sequence"])
+
+    first = sequence((await fetch(http, url)).content)
+
+    # when the provider moves it, then the client cancels it
+    await execute(
+        """mutation($id: ID!) { rescheduleAppointment(id: $id,
+             startsAt: "2027-06-16T14:00:00Z") { id } }""",
+        variables,
+        provider.user,
+    )
+    moved = sequence((await fetch(http, url)).content)
+    await execute(
+        "mutation($id: ID!) { cancelAppointment(id: $id) { id } }", variables, client
+    )
+    cancelled = sequence((await fetch(http, url)).content)
+
+    # then every copy a calendar app holds is superseded by the next
+    assert first < moved < cancelled
+
+
 async def test_an_unknown_or_malformed_secret_is_not_found(http):
     await make_user()
 
