@@ -6,7 +6,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from faker import Faker
@@ -702,17 +701,14 @@ async def create_staff(
     email: str, name: str, password: str, timezone: str = "America/New_York"
 ) -> int:
     """Create a STAFF user with an argon2 password hash and return its id."""
-    email = email.strip().lower()
-    local, at, domain = email.partition("@")
-    # The same shape sign-up accepts (resolvers.auth.normalise_email).
-    if not at or not local or "." not in domain or len(email) > 254:
-        raise ValueError(f"not an email address: {email!r}")
-    if not password:
-        raise ValueError("password must not be empty")
+    from resolvers.auth import check_new_account
+    from schema.errors import BadUserInput
+
     try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(f"unknown time zone: {timezone!r}") from error
+        # Staff read every account: no weaker rules than a client's sign-up.
+        email, name = check_new_account(email, password, name, timezone)
+    except BadUserInput as error:
+        raise ValueError(error.message) from None
     if await User.filter(email=email).exists():
         raise ValueError(f"a user with email {email} already exists")
     # argon2 takes tens of milliseconds of CPU: keep it off the event loop.
@@ -721,7 +717,7 @@ async def create_staff(
         user = await User.create(
             email=email,
             password_hash=password_hash,
-            name=name.strip(),
+            name=name,
             role=Role.STAFF,
             timezone=timezone,
         )

@@ -136,11 +136,13 @@ def bearer_token(header_value: str | None) -> str | None:
     return token.strip()
 
 
-async def sign_up(
-    email: str, password: str, name: str, role: models.Role, timezone: str
-) -> tuple[models.User, str]:
-    if role == models.Role.STAFF:
-        raise Forbidden("Staff accounts are created by an administrator.")
+def check_new_account(
+    email: str, password: str, name: str, timezone: str
+) -> tuple[str, str]:
+    """The email and name a new account is stored with, every field checked.
+
+    The same rules for every role: sign-up's, and the command line's staff.
+    """
     email = normalise_email(email)
     name = single_line("a name", name.strip())
     if not name or len(name) > 200:
@@ -151,6 +153,15 @@ async def sign_up(
             f"{MAX_PASSWORD_LENGTH} characters"
         )
     check_timezone(timezone)
+    return email, name
+
+
+async def sign_up(
+    email: str, password: str, name: str, role: models.Role, timezone: str
+) -> tuple[models.User, str]:
+    if role == models.Role.STAFF:
+        raise Forbidden("Staff accounts are created by an administrator.")
+    email, name = check_new_account(email, password, name, timezone)
     password_hash = await asyncio.to_thread(hash_password, password)
 
     try:

@@ -232,5 +232,22 @@ async def test_create_staff(db: None) -> None:
     with pytest.raises(ValueError, match="already exists"):
         await demo.create_staff("OPS@example.org", "Someone Else", "another pass")
     with pytest.raises(ValueError, match="time zone"):
-        await demo.create_staff("tz@example.org", "Tz", "pw", timezone="Mars/Olympus")
+        await demo.create_staff(
+            "tz@example.org", "Tz", "long enough", timezone="Mars/Olympus"
+        )
     assert await User.all().count() == 1
+
+
+@pytest.mark.parametrize(
+    ("email", "name", "password", "says"),
+    [
+        ("short@example.org", "Short", "x", "password of 8"),
+        ("not-an-email", "Nobody", "long enough", "email address"),
+        ("name@example.org", "Ops\u202e", "long enough", "without line breaks"),
+    ],
+)
+async def test_staff_accounts_meet_every_sign_up_rule(db, email, name, password, says):
+    with pytest.raises(ValueError, match=says):
+        await demo.create_staff(email, name, password)
+
+    assert await User.all().count() == 0
