@@ -124,9 +124,8 @@ def _check_format(
 ) -> None:
     if kind == models.AppointmentKind.INTRO_CALL:
         if format != models.AppointmentFormat.PHONE:
-            raise BadUserInput(
-                "This provider starts with a phone call: book it with format PHONE."
-            )
+            # Booking and scheduling alike: true of every intro call.
+            raise BadUserInput("An intro call is a phone call: use format PHONE.")
     elif format.value not in provider.formats:
         offered = ", ".join(provider.formats) or "none"
         raise BadUserInput(
@@ -307,13 +306,26 @@ async def cancel_appointment(
     return chosen
 
 
+_STATUS_WORDS = {
+    models.AppointmentStatus.BOOKED: "booked",
+    models.AppointmentStatus.CANCELLED: "cancelled",
+    models.AppointmentStatus.COMPLETED: "completed",
+    models.AppointmentStatus.NO_SHOW: "marked as a no-show",
+}
+
+
+def status_words(status: models.AppointmentStatus) -> str:
+    """An appointment's status as the end of "an appointment that is …"."""
+    return _STATUS_WORDS[models.AppointmentStatus(status)]
+
+
 def _check_changeable(
     appointment: models.Appointment, now: datetime, action: str
 ) -> None:
     if appointment.status != models.AppointmentStatus.BOOKED:
         raise Conflict(
             f"Cannot {action} an appointment that is "
-            f"{appointment.status.value.lower().replace('_', ' ')}."
+            f"{status_words(appointment.status)}."
         )
     if appointment.starts_at <= now:
         raise Conflict(f"Cannot {action} an appointment that has already started.")

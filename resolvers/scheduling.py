@@ -11,7 +11,6 @@ from tortoise.transactions import in_transaction
 
 import clock
 import models
-from resolvers.availability_engine import colliding_starts
 from resolvers.appointments import (
     _bump_availability,
     _check_changeable,
@@ -20,7 +19,9 @@ from resolvers.appointments import (
     ensure_thread,
     load_appointment,
     lock_provider,
+    status_words,
 )
+from resolvers.availability_engine import colliding_starts
 from schema.context import Context
 from schema.errors import BadUserInput, Conflict, Forbidden, NotFound, format_instant
 from schema.ids import require_int_id
@@ -255,7 +256,7 @@ async def _record_outcome(
         if target.status != models.AppointmentStatus.BOOKED:
             raise Conflict(
                 f"Cannot {'complete' if completing else 'mark as a no-show'} an "
-                f"appointment that is {_status_words(target.status)}."
+                f"appointment that is {status_words(target.status)}."
             )
         if completing and target.ends_at > now:
             raise Conflict(
@@ -312,7 +313,7 @@ async def set_join_info(
         if target.status != models.AppointmentStatus.BOOKED:
             raise Conflict(
                 "Cannot set join details on an appointment that is "
-                f"{_status_words(target.status)}."
+                f"{status_words(target.status)}."
             )
         if target.join_info == text:
             return target
@@ -419,11 +420,9 @@ def _conflict(clashes: list[datetime], total: int) -> Conflict:
         message = f"That time collides with another appointment: {listed}."
     else:
         message = (
-            f"{len(clashes)} of the {total} times collide with other appointments "
+            f"{len(clashes)} of the {total} times "
+            f"{'collides' if len(clashes) == 1 else 'collide'} with other appointments "
             f"({listed}); nothing was scheduled."
         )
     return Conflict(message, conflicts=clashes)
 
-
-def _status_words(status: models.AppointmentStatus) -> str:
-    return status.value.lower().replace("_", " ")

@@ -129,8 +129,16 @@ async def test_only_a_booked_appointment_gets_an_outcome(
         sent = await events.drain()
 
     assert result.code == "CONFLICT"
+    assert result.errors[0]["message"].endswith(f"that is {WORDS[status]}.")
     assert (await models.Appointment.get(id=session.id)).status == status
     assert sent == []
+
+
+WORDS = {
+    "COMPLETED": "completed",
+    "CANCELLED": "cancelled",
+    "NO_SHOW": "marked as a no-show",
+}
 
 
 @pytest.mark.parametrize("document", [COMPLETE, NO_SHOW])
