@@ -25,10 +25,17 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 INTERNAL_MESSAGE = "Something went wrong on our side; it has been logged."
 UNAVAILABLE_MESSAGE = observability.UNAVAILABLE_MESSAGE
 
+# A GET has no body: what did not parse is its variables parameter.
+_UNPARSED_JSON = "Unable to parse request body as JSON"
+_SAY_GET_VARIABLES = (
+    "The variables parameter is not valid JSON: send it as a URL-encoded JSON "
+    'object, like variables={"id":"..."}.'
+)
+
 # Strawberry answers transport problems in plain text; clients expect the
 # GraphQL errors shape, in words they can act on.
 _FRIENDLIER = {
-    "Unable to parse request body as JSON": (
+    _UNPARSED_JSON: (
         'The request body is not valid JSON: send {"query": "...", '
         '"variables": {...}} as application/json.'
     ),
@@ -159,7 +166,8 @@ class RequestMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        send_on = self._wrap_send(send, path, state, info)
+        held: dict[str, Any] = {"method": scope.get("method", "GET")}
+        send_on = self._wrap_send(send, path, state, info, held)
         try:
             await self.app(scope, replay, send_on)
         except Exception as error:
@@ -211,10 +219,13 @@ class RequestMiddleware:
                 return b"".join(chunks)
 
     def _wrap_send(
-        self, send: Send, path: str, state: dict[str, Any], info: Any
+        self,
+        send: Send,
+        path: str,
+        state: dict[str, Any],
+        info: Any,
+        held: dict[str, Any],
     ) -> Send:
-        held: dict[str, Any] = {}
-
         async def send_on(message: Message) -> None:
             if message["type"] == "http.response.start":
                 state["started"] = True
@@ -246,6 +257,8 @@ class RequestMiddleware:
         if text == _MUTATION_OVER_GET:
             status, message = 405, _SAY_POST
             headers = [*(headers or ()), (b"allow", b"POST")]
+        elif text == _UNPARSED_JSON and held["method"] == "GET":
+            message = _SAY_GET_VARIABLES
         code = "NOT_FOUND" if status == 404 else "BAD_USER_INPUT"
         info.outcome = info.outcome or code
         observability.REFUSED.labels(f"http_{status}").inc()

@@ -277,3 +277,16 @@ def test_the_cached_settings_are_restored_after_an_override():
         assert settings.max_aliases == 1
 
     assert get_settings().max_aliases == before
+
+
+async def test_a_get_whose_variables_do_not_parse_names_the_parameter(http):
+    response = await http.get(
+        "/graphql",
+        params={
+            "query": "query($s: String) { insurancePlans(search: $s) { id } }",
+            "variables": "{bad",
+        },
+    )
+
+    assert response.status_code == 400
+    assert "variables parameter" in first_error(response)["message"]
