@@ -105,7 +105,9 @@ _SCRUBBERS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # Connection URLs: keep scheme and host, never the password.
     (re.compile(r"(\w+://[^:/\s@]+):[^@\s/]+@"), r"\1:" + REDACTED + "@"),
-    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
+    # An address ends in a top-level domain of letters; "graphiql@4.0.2" in
+    # an asset path is a package version, left readable.
+    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b"), "[email]"),
 )
 
 

@@ -363,3 +363,13 @@ def test_websocket_frame_traces_are_dropped_whatever_logger_writes_them():
     )
 
     assert redacted(record) == ""
+
+
+def test_emails_go_but_package_versions_in_asset_paths_stay_readable():
+    text = "GET /static/graphiql/graphiql@4.0.2/x.js for ana.lima+rx@clinic.example.org"
+
+    record = logging.LogRecord("app", logging.INFO, __file__, 1, text, None, None)
+
+    line = redacted(record)
+    assert "GET /static/graphiql/graphiql@4.0.2/x.js" in line
+    assert "ana.lima" not in line and "[email]" in line

@@ -5,7 +5,9 @@ import re
 import statistics
 import sys
 
-LINE = re.compile(r"status=(\d+) duration_ms=([\d.]+) operation=(\S+)")
+LINE = re.compile(
+    r"path=(\S+) status=(\d+) duration_ms=([\d.]+) operation=(\S+)"
+)
 
 
 def main(path: str) -> None:
@@ -14,8 +16,10 @@ def main(path: str) -> None:
         for line in log:
             found = LINE.search(line)
             if found:
-                status, ms, operation = found.groups()
-                seen.append((float(ms), operation, status))
+                path, status, ms, operation = found.groups()
+                # Not GraphQL (an asset, /readyz): the path says what it was.
+                what = path if operation == "-" else operation
+                seen.append((float(ms), what, status))
     if not seen:
         print("timings: no access lines in the server's log")
         return
