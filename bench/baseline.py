@@ -40,7 +40,8 @@ SELECT p.id, p.name, p.credentials, p.specialties, p.formats, p.first_appointmen
        p.buffer_minutes, p.minimum_notice_hours, p.booking_horizon_days,
        p.accepting_new_clients
 FROM providers p
-WHERE p.id IN (SELECT provider_id FROM provider_tags WHERE kind = 'state' AND folded = $1)
+WHERE p.id IN (SELECT provider_id FROM provider_tags
+               WHERE kind = 'state' AND folded = $1)
   AND p.id IN (SELECT providers_id FROM provider_plans WHERE insuranceplan_id = $2)
 ORDER BY p.name, p.id
 LIMIT $3
@@ -77,8 +78,10 @@ RETURNING id
 """
 NEXT_SEQ_SQL = """
 UPDATE message_threads SET last_seq = last_seq + 1, last_activity_at = $2,
-    provider_read_seq = CASE WHEN client_id = $3 THEN provider_read_seq ELSE last_seq + 1 END,
-    client_read_seq = CASE WHEN client_id = $3 THEN last_seq + 1 ELSE client_read_seq END
+    provider_read_seq = CASE WHEN client_id = $3
+                             THEN provider_read_seq ELSE last_seq + 1 END,
+    client_read_seq = CASE WHEN client_id = $3
+                           THEN last_seq + 1 ELSE client_read_seq END
 WHERE id = $1
 RETURNING last_seq, client_id, provider_id, client_read_seq
 """

@@ -238,7 +238,8 @@ async def growth_directory_target(
 ) -> Target:
     """Target 5b: the computed page on a 10x directory takes at most 2x as long."""
     log(
-        f"target 5: directory page, {config.providers} vs {config.big_providers} providers"
+        f"target 5: directory page, {config.providers} vs "
+        f"{config.big_providers} providers"
     )
     bodies = directory_bodies(world)
     runs = await alternate(

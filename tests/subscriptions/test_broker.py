@@ -24,6 +24,15 @@ async def listener(channel: str, received: list, ready: asyncio.Event | None = N
             received.append(event)
 
 
+async def listening(channel: str, timeout: float = 5) -> tuple[list, asyncio.Task]:
+    """A listener on channel, once it is listening: what it hears, and its task."""
+    received: list = []
+    ready = asyncio.Event()
+    task = asyncio.create_task(listener(channel, received, ready))
+    await asyncio.wait_for(ready.wait(), timeout)
+    return received, task
+
+
 async def stop(tasks: list[asyncio.Task]) -> None:
     for task in tasks:
         task.cancel()
@@ -44,10 +53,7 @@ async def test_a_publish_lost_while_redis_stalls_is_followed_by_a_resync(
     own_redis_broker, redis_server, caplog
 ):
     # given a listener, and Redis hung (its connections stay open)
-    received: list = []
-    ready = asyncio.Event()
-    task = asyncio.create_task(listener("test:stall", received, ready))
-    await asyncio.wait_for(ready.wait(), 5)
+    received, task = await listening("test:stall")
     reconnects = redis_backend.reconnects_total
     redis_server.pause()
 
@@ -164,10 +170,7 @@ async def test_a_redis_restart_is_followed_by_a_resync_and_live_events(
     own_redis_broker, redis_server
 ):
     # given a listener
-    received: list = []
-    ready = asyncio.Event()
-    task = asyncio.create_task(listener("test:restart", received, ready))
-    await asyncio.wait_for(ready.wait(), 5)
+    received, task = await listening("test:restart")
     reconnects = redis_backend.reconnects_total
 
     # when Redis goes away, a publish is attempted, and Redis comes back
@@ -192,10 +195,7 @@ async def test_a_redis_restart_is_followed_by_a_resync_and_live_events(
 async def test_a_silently_dropped_connection_is_noticed_and_resynced(
     own_redis_broker, redis_server
 ):
-    received: list = []
-    ready = asyncio.Event()
-    task = asyncio.create_task(listener("test:dropped", received, ready))
-    await asyncio.wait_for(ready.wait(), 5)
+    received, task = await listening("test:dropped")
 
     await own_redis_broker.backend.drop_connection()
 
@@ -215,10 +215,7 @@ async def test_during_an_outage_publish_fails_fast_and_subscribe_waits_for_redis
     # when someone publishes and someone subscribes
     with caplog.at_level(logging.WARNING, logger="subscriptions.broker"):
         await asyncio.wait_for(broker.publish("test:outage", {"kind": "x"}), 2)
-    received: list = []
-    ready = asyncio.Event()
-    task = asyncio.create_task(listener("test:outage", received, ready))
-    await asyncio.wait_for(ready.wait(), 2)
+    received, task = await listening("test:outage", timeout=2)
 
     # then the publish was logged and dropped, and the subscriber is resynced
     # and live once Redis is back
@@ -290,10 +287,7 @@ async def test_the_events_of_one_change_go_out_in_one_round_trip(
         return real_pipeline(*args, **kwargs)
 
     monkeypatch.setattr(publisher, "pipeline", counting_pipeline)
-    received: list = []
-    ready = asyncio.Event()
-    task = asyncio.create_task(listener(user_channel(7), received, ready))
-    await asyncio.wait_for(ready.wait(), 5)
+    received, task = await listening(user_channel(7))
 
     # when three appointments of a series are cancelled
     series = [SimpleNamespace(id=n, client_id=7) for n in (1, 2, 3)]
