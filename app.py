@@ -90,7 +90,9 @@ class GraphQLApp(OfflineGraphiQLMixin, GraphQL):
 
     async def get_sub_response(self, request: Any) -> Response:
         sub_response = await super().get_sub_response(request)
-        sub_response.media_type = negotiate(request.headers.get("accept"))
+        # Chosen once per request; process_result reads it from the request.
+        request.state.media_type = negotiate(request.headers.get("accept"))
+        sub_response.media_type = request.state.media_type
         return sub_response
 
     async def process_result(self, request: Any, result: Any) -> Any:
@@ -100,7 +102,7 @@ class GraphQLApp(OfflineGraphiQLMixin, GraphQL):
             and result.data is None
             and failed_before_execution(data.get("errors") or ())
         )
-        if refused and negotiate(request.headers.get("accept")) != JSON:
+        if refused and request.state.media_type != JSON:
             del data["data"]  # nothing ran, so there is no data entry at all
         return data
 
